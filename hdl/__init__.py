@@ -1,0 +1,9 @@
+"""Gateware: Amaranth components, one per module."""
+
+from .zero_slique import ZeroSlique
+from .bounded_slique import BoundedSlique, choose_storage
+from .systolic_storage import SystolicStorage
+from .ring_storage import RingStorage
+
+
+__all__ = ["ZeroSlique", "BoundedSlique", "choose_storage", "SystolicStorage", "RingStorage"]

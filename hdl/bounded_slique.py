@@ -1,0 +1,162 @@
+"""The bounded slique: an explicitly bounded queue that back-pressures or counts its drops."""
+
+from amaranth import *
+from amaranth.hdl import Shape
+from amaranth.lib import fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ._parameters import FULL_MODES, STORAGES, check_choice, check_depth, check_shape
+from .ring_storage import RingStorage
+from .systolic_storage import SystolicStorage
+
+
+__all__ = ["BoundedSlique", "choose_storage", "COUNTER_WIDTH"]
+
+
+#: Width of every event counter; counters saturate at ``2 ** COUNTER_WIDTH - 1``.
+COUNTER_WIDTH = 32
+
+#: ``storage="auto"`` picks the systolic chain up to this many entries, the ring above.
+SYSTOLIC_MAX_DEPTH = 4
+
+
+def choose_storage(shape, depth):
+    """The storage that ``storage="auto"`` picks for ``depth`` entries of ``shape``.
+
+    The rule, from ``slique bench sliques`` on iCE40 UP5K and ECP5-25F: up to
+    ``SYSTOLIC_MAX_DEPTH`` entries the systolic chain is both smaller and faster than a memory
+    with pointers around it; beyond, registers cost more than a block RAM, so the ring wins area
+    while keeping the Fmax of :class:`amaranth.lib.fifo.SyncFIFOBuffered` or better.
+    """
+    check_shape(shape)
+    check_depth(depth)
+    return "systolic" if depth <= SYSTOLIC_MAX_DEPTH else "ring"
+
+
+class BoundedSlique(wiring.Component, fifo.FIFOInterface):
+    """Bounded slique: a queue that never holds more than ``depth`` entries.
+
+    One beat can enter and one can leave every cycle, also when the slique is full: a full
+    slique whose consumer takes a beat accepts a new one in the same cycle. ``o_stream.valid``
+    and ``o_stream.payload`` are registers, so chains of sliques close timing; the only
+    combinational path through the slique is from ``o_stream.ready`` to ``i_stream.ready`` when
+    it is full (one gate).
+
+    What happens to a beat offered while full depends on ``on_full``:
+
+    - ``"backpressure"``: ``i_stream.ready`` is low while full and nothing is taken (the seed's
+      ``slique_try_push`` returning false, EAGAIN);
+    - ``"drop"``: ``i_stream.ready`` is always high; the beat is discarded, ``dropped`` counts it
+      and ``drop`` is high for one cycle (the cycle after, when ``dropped`` shows the new count).
+      Nothing is ever lost uncounted: ``offered == delivered + dropped``.
+
+    In ``"backpressure"`` mode with an unsigned shape, it is a drop-in for
+    :class:`amaranth.lib.fifo.SyncFIFOBuffered`: it implements :class:`amaranth.lib.fifo.FIFOInterface`
+    (``w_data``, ``w_en``, ``w_rdy``, ``w_level``, ``r_data``, ``r_en``, ``r_rdy``, ``r_level``,
+    ``level``, ``width``, ``depth``) as aliases of the stream ports.
+
+    Parameters
+    ----------
+    shape : :ref:`shape-like <lang-shapelike>`
+        Shape of the payload, e.g. ``32``, ``signed(12)`` or a :class:`~amaranth.lib.data.Struct`.
+    depth : int
+        Most entries ever held; at least 1 (depth 0 is :class:`~slique.hdl.ZeroSlique`).
+    on_full : ``"backpressure"`` or ``"drop"``
+        What to do with a beat offered while full.
+    storage : ``"auto"``, ``"systolic"`` or ``"ring"``
+        ``"systolic"``: a chain of registers that talk only to their neighbours (first beat out
+        one cycle after it went in; Fmax independent of depth). ``"ring"``: a memory with head
+        and tail, for deep sliques that belong in block RAM (first beat out after two cycles).
+        ``"auto"``: see :func:`choose_storage`.
+
+    Attributes
+    ----------
+    i_stream : ``In(stream.Signature(shape))``
+        Producer side.
+    o_stream : ``Out(stream.Signature(shape))``
+        Consumer side; ``valid`` and ``payload`` are registered.
+    level : ``Out(range(depth + 1))``
+        Entries held, exact every cycle.
+    high_water : ``Out(range(depth + 1))``
+        Largest ``level`` since reset.
+    dropped : ``Out(32)``
+        Beats discarded because the slique was full (``"drop"`` mode); saturates.
+    drop : ``Out(1)``
+        High for one cycle after each discarded beat.
+    """
+
+    def __init__(self, shape, depth, *, on_full="backpressure", storage="auto"):
+        self._shape = check_shape(shape)
+        self._depth = check_depth(depth)
+        self._on_full = check_choice("on_full", on_full, FULL_MODES)
+        check_choice("storage", storage, STORAGES)
+        self._storage = choose_storage(shape, depth) if storage == "auto" else storage
+        super().__init__({
+            "i_stream": In(stream.Signature(shape)),
+            "o_stream": Out(stream.Signature(shape)),
+            "level": Out(range(depth + 1)),
+            "high_water": Out(range(depth + 1)),
+            "dropped": Out(COUNTER_WIDTH),
+            "drop": Out(1),
+        })
+
+    shape = property(lambda self: self._shape, doc="Payload shape.")
+    depth = property(lambda self: self._depth, doc="Most entries ever held.")
+    on_full = property(lambda self: self._on_full, doc='``"backpressure"`` or ``"drop"``.')
+    storage = property(lambda self: self._storage, doc='Storage in use (``"auto"`` resolved).')
+    width = property(lambda self: Shape.cast(self._shape).width, doc="Payload width in bits.")
+
+    # amaranth.lib.fifo.FIFOInterface, as aliases of the stream ports.
+    w_data = property(lambda self: self.i_stream.payload)
+    w_en = property(lambda self: self.i_stream.valid)
+    w_rdy = property(lambda self: self.i_stream.ready)
+    w_level = property(lambda self: self.level)
+    r_data = property(lambda self: self.o_stream.payload)
+    r_en = property(lambda self: self.o_stream.ready)
+    r_rdy = property(lambda self: self.o_stream.valid)
+    r_level = property(lambda self: self.level)
+
+    def elaborate(self, platform):
+        m = Module()
+
+        storage_class = SystolicStorage if self._storage == "systolic" else RingStorage
+        m.submodules.storage = storage = storage_class(self._shape, self._depth)
+        wiring.connect(m, wiring.flipped(self.o_stream), storage.o_stream)
+
+        full = Signal()
+        read = Signal()
+        room = Signal()
+        write = Signal()
+        m.d.comb += [
+            read.eq(self.o_stream.valid & self.o_stream.ready),
+            room.eq(~full | read),
+            write.eq(self.i_stream.valid & room),
+            storage.w_data.eq(self.i_stream.payload),
+            storage.w_en.eq(write),
+        ]
+        if self._on_full == "backpressure":
+            m.d.comb += self.i_stream.ready.eq(room)
+        else:
+            m.d.comb += self.i_stream.ready.eq(1)
+            self._count_drops(m, self.i_stream.valid & ~room)
+
+        self._track_level(m, write=write, read=read, full=full)
+        return m
+
+    def _track_level(self, m, *, write, read, full):
+        with m.If(write & ~read):
+            m.d.sync += self.level.eq(self.level + 1)
+            with m.If(self.level == self._depth - 1):
+                m.d.sync += full.eq(1)
+            with m.If(self.level == self.high_water):
+                m.d.sync += self.high_water.eq(self.level + 1)
+        with m.Elif(read & ~write):
+            m.d.sync += [
+                self.level.eq(self.level - 1),
+                full.eq(0),
+            ]
+
+    def _count_drops(self, m, discard):
+        m.d.sync += self.drop.eq(discard)
+        with m.If(discard & (self.dropped != (1 << COUNTER_WIDTH) - 1)):
+            m.d.sync += self.dropped.eq(self.dropped + 1)

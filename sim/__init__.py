@@ -1,0 +1,10 @@
+"""Verification: golden models, traffic, the lockstep scoreboard and the cocotb runner."""
+
+from .zero_slique import ZeroSlique
+from .bounded_slique import BoundedSlique
+from .systolic_storage import SystolicStorage
+from .ring_storage import RingStorage
+from ._ports import SliquePorts
+
+
+__all__ = ["ZeroSlique", "BoundedSlique", "SystolicStorage", "RingStorage", "SliquePorts"]
