@@ -102,6 +102,7 @@ PATTERNS = {
     "saturate": (dict(duty=1.0), dict(duty=1.0)),
     "slow-consumer": (dict(duty=0.9), dict(duty=0.3)),
     "bursty": (dict(duty=1.0, burst=24, idle=40), dict(duty=0.45)),
+    "bursty-slow": (dict(duty=1.0, burst=32, idle=48), dict(duty=0.35)),
     "stalls": (dict(duty=0.8), dict(duty=0.9, burst=30, idle=20)),
 }
 

@@ -1,0 +1,70 @@
+"""The ``slique`` command: ``slique demo``, ``slique bench sliques`` (``--help`` on each)."""
+
+import argparse
+import sys
+
+from . import __version__
+
+
+__all__ = ["main", "parser"]
+
+
+def _bench_sliques():
+    from slique.bench import sliques
+    return sliques
+
+
+def _demo():
+    from slique import demo
+    return demo
+
+
+#: Subcommand -> (help, module loader). Modules are imported only when their command runs.
+COMMANDS = {
+    "demo": ("a bursty producer and a slow consumer through a BoundedSlique, gateware in "
+             "Verilator against the golden model, with a table and a plot", _demo),
+}
+
+BENCHMARKS = {
+    "sliques": ("resources, Fmax and beats per cycle of the sliques on iCE40 UP5K and ECP5-25F, "
+                "beside amaranth.lib.fifo's SyncFIFO and SyncFIFOBuffered", _bench_sliques),
+}
+
+
+def parser():
+    top = argparse.ArgumentParser(
+        prog="slique", description="Sliques in gateware: simulate, compare with the golden "
+                                   "models, benchmark.")
+    top.add_argument("--version", action="version", version=f"slique {__version__}")
+    commands = top.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    for name, (summary, load) in COMMANDS.items():
+        command = commands.add_parser(name, help=summary, description=summary)
+        load().add_arguments(command)
+        command.set_defaults(load=load)
+    bench = commands.add_parser("bench", help="benchmarks (synthesis and simulation figures)",
+                                description="Benchmarks: figures beside their anchors.")
+    benchmarks = bench.add_subparsers(dest="benchmark", metavar="BENCHMARK", required=True)
+    for name, (summary, load) in BENCHMARKS.items():
+        benchmark = benchmarks.add_parser(name, help=summary, description=summary)
+        load().add_arguments(benchmark)
+        benchmark.set_defaults(load=load)
+    return top
+
+
+def main(argv=None):
+    args = parser().parse_args(argv)
+    from slique.sim.runner import BenchFailed, SimulatorMissing
+    try:
+        return args.load().run(args)
+    except SimulatorMissing as error:
+        print(f"slique: {error}", file=sys.stderr)
+        return 2
+    except BenchFailed as error:
+        print(f"slique: the simulation failed: {error}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
