@@ -1,12 +1,10 @@
 """Ring storage: a memory with head and tail, for deep sliques that belong in block RAM."""
 
 from amaranth import *
-from amaranth.lib import stream, wiring
 from amaranth.lib.memory import Memory
-from amaranth.lib.wiring import In, Out
 from amaranth.utils import ceil_log2
 
-from ._parameters import check_depth, check_shape
+from .storage import Storage
 
 
 __all__ = ["RingStorage"]
@@ -18,7 +16,7 @@ def _increment(pointer, modulo):
     return Mux(pointer == modulo - 1, 0, pointer + 1)
 
 
-class RingStorage(wiring.Component):
+class RingStorage(Storage):
     """Storage for a :class:`~slique.hdl.BoundedSlique` as a memory-backed ring.
 
     Entries are written at the ``tail`` of a ring of ``max(depth, 2)`` memory words and fetched
@@ -44,26 +42,9 @@ class RingStorage(wiring.Component):
 
     Attributes
     ----------
-    w_data : ``In(shape)``
-        Entry to write.
-    w_en : ``In(1)``
-        Write strobe.
-    o_stream : ``Out(stream.Signature(shape))``
-        Oldest entry, registered (the memory's read register).
+    w_data, w_en, o_stream
+        As for :class:`~slique.hdl.storage.Storage`.
     """
-
-    def __init__(self, shape, depth):
-        self._shape = check_shape(shape)
-        self._depth = check_depth(depth)
-        super().__init__({
-            "w_data": In(shape),
-            "w_en": In(1),
-            "o_stream": Out(stream.Signature(shape)),
-        })
-
-    @property
-    def depth(self):
-        return self._depth
 
     @property
     def words(self):

@@ -1,16 +1,14 @@
 """Systolic storage: a chain of identical cells that talk only to their neighbours."""
 
 from amaranth import *
-from amaranth.lib import stream, wiring
-from amaranth.lib.wiring import In, Out
 
-from ._parameters import check_depth, check_shape
+from .storage import Storage
 
 
 __all__ = ["SystolicStorage"]
 
 
-class SystolicStorage(wiring.Component):
+class SystolicStorage(Storage):
     """Storage for a :class:`~slique.hdl.BoundedSlique` as a chain of ``depth`` identical cells.
 
     Cell 0 faces the consumer; its registers are ``o_stream.payload`` and ``o_stream.valid``.
@@ -38,26 +36,9 @@ class SystolicStorage(wiring.Component):
 
     Attributes
     ----------
-    w_data : ``In(shape)``
-        Entry to write.
-    w_en : ``In(1)``
-        Write strobe.
-    o_stream : ``Out(stream.Signature(shape))``
-        Oldest entry, registered.
+    w_data, w_en, o_stream
+        As for :class:`~slique.hdl.storage.Storage`.
     """
-
-    def __init__(self, shape, depth):
-        self._shape = check_shape(shape)
-        self._depth = check_depth(depth)
-        super().__init__({
-            "w_data": In(shape),
-            "w_en": In(1),
-            "o_stream": Out(stream.Signature(shape)),
-        })
-
-    @property
-    def depth(self):
-        return self._depth
 
     def elaborate(self, platform):
         m = Module()
