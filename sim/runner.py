@@ -135,7 +135,7 @@ def _simulator_version(sim):
 
 def _stable_verilog(text):
     """Verilog without source-location attributes, so the hash does not depend on the checkout."""
-    return re.sub(r"\(\* src = \"[^\"]*\" \*\)", "", text)
+    return re.sub(r"\(\* src = \"[^\"]*\" \*\)\s*", "", text)
 
 
 #: Verilator's own runtime objects: the same for every design, so compiled once and reused.
@@ -194,7 +194,8 @@ def _build(verilog_text, *, toplevel, sim, waves):
     """Build (or find in the cache) the simulator for this Verilog; return the build directory."""
     version = _simulator_version(sim)
     key = hashlib.sha256("\0".join([_stable_verilog(verilog_text), toplevel, sim, version,
-                                    str(waves)]).encode()).hexdigest()[:20]
+                                    str(waves), os.environ.get("CXXFLAGS", ""),
+                                    os.environ.get("MAKEFLAGS", "")]).encode()).hexdigest()[:20]
     root = cache_dir() / "build"
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"{toplevel}-{sim}-{key}"
@@ -268,13 +269,16 @@ def run_bench(component, test_module, *, parameters, name, sim=None, waves=False
     report_path = results_dir / "report.json"
     runner = _runner(sim)
     runner.build_dir = build_dir  # use the cached build; test() does not rebuild
-    xml = runner.test(test_module=test_module, hdl_toplevel=toplevel, hdl_toplevel_lang="verilog",
-                      build_dir=build_dir,
-                      test_dir=results_dir, waves=waves, results_xml=str(results_dir / "results.xml"),
-                      extra_env={PARAMETERS_ENV: json.dumps(parameters),
-                                 "SLIQUE_REPORT": str(report_path),
-                                 "PYTHONPATH": os.pathsep.join(sys.path)},
-                      log_file=results_dir / "sim.log")
+    xml = results_dir / "results.xml"
+    try:
+        runner.test(test_module=test_module, hdl_toplevel=toplevel, hdl_toplevel_lang="verilog",
+                    build_dir=build_dir, test_dir=results_dir, waves=waves, results_xml=str(xml),
+                    extra_env={PARAMETERS_ENV: json.dumps(parameters),
+                               "SLIQUE_REPORT": str(report_path),
+                               "PYTHONPATH": os.pathsep.join(sys.path)},
+                    log_file=results_dir / "sim.log")
+    except SystemExit:  # cocotb_tools.runner exits on a failure when run under pytest
+        pass
     report = json.loads(report_path.read_text()) if report_path.exists() else {}
     _raise_on_failure(xml, report, results_dir)
     waveform = next(iter(results_dir.glob("*.vcd")), None) or next(iter(results_dir.glob("*.fst")), None)
@@ -284,6 +288,10 @@ def run_bench(component, test_module, *, parameters, name, sim=None, waves=False
 def _raise_on_failure(xml, report, results_dir):
     from cocotb_tools.runner import get_results
 
+    if not Path(xml).exists():
+        log = results_dir / "sim.log"
+        tail = "\n".join(log.read_text(errors="replace").splitlines()[-20:]) if log.exists() else ""
+        raise BenchFailed(f"the simulator stopped without writing results; the end of {log}:\n{tail}")
     tests, failures = get_results(Path(xml))
     if tests == 0:
         raise BenchFailed(f"the bench ran no test; see {results_dir / 'sim.log'}")

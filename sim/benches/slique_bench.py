@@ -1,6 +1,6 @@
 """cocotb bench: a slique in the simulator against its golden model, cycle by cycle.
 
-Parameters arrive as JSON in ``$SLIQUE_BENCH`` (see :func:`slique.sim.sliques.bench_parameters`);
+Parameters arrive as JSON in ``$SLIQUE_BENCH`` (see :func:`slique.sim.sliques.run_parameters`);
 the bench writes its :class:`~slique.sim.lockstep.LockstepResult` (or the error) as JSON to
 ``$SLIQUE_REPORT``.
 """
