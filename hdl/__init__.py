@@ -4,6 +4,7 @@ from .zero_slique import ZeroSlique
 from .bounded_slique import BoundedSlique, choose_storage
 from .systolic_storage import SystolicStorage
 from .ring_storage import RingStorage
+from .burst_admission import BurstAdmission
 
 
-__all__ = ["ZeroSlique", "BoundedSlique", "choose_storage", "SystolicStorage", "RingStorage"]
+__all__ = ["ZeroSlique", "BoundedSlique", "choose_storage", "SystolicStorage", "RingStorage", "BurstAdmission"]

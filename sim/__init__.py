@@ -4,7 +4,8 @@ from .zero_slique import ZeroSlique
 from .bounded_slique import BoundedSlique
 from .systolic_storage import SystolicStorage
 from .ring_storage import RingStorage
+from .burst_admission import BurstAdmission
 from ._ports import SliquePorts
 
 
-__all__ = ["ZeroSlique", "BoundedSlique", "SystolicStorage", "RingStorage", "SliquePorts"]
+__all__ = ["ZeroSlique", "BoundedSlique", "SystolicStorage", "RingStorage", "SliquePorts", "BurstAdmission"]

@@ -32,7 +32,7 @@ from amaranth.back import verilog
 
 
 __all__ = ["SimulatorMissing", "BenchFailed", "BenchResult", "run_bench", "cache_dir",
-           "setup_simulator", "SIMULATORS"]
+           "setup_simulator", "component_ports", "to_verilog", "SIMULATORS"]
 
 
 SIMULATORS = ("verilator", "icarus")
@@ -131,6 +131,29 @@ def _simulator_version(sim):
         return verilator.__version__
     import subprocess
     return subprocess.run(["iverilog", "-V"], capture_output=True, text=True).stdout.split("\n")[0]
+
+
+def component_ports(component):
+    """The Verilog ports of a ``wiring.Component``, named ``path__to__member``, as
+    :func:`amaranth.back.verilog.convert` names them, but leaving out constant members (such as
+    the ``ready`` of an ``always_ready`` stream, e.g. every block's ``trace`` port)."""
+    from amaranth.hdl import Const, Value, ValueCastable
+    from amaranth.hdl._ir import PortDirection
+    from amaranth.lib import wiring
+
+    ports = {}
+    for path, member, value in component.signature.flatten(component):
+        value = value.as_value() if isinstance(value, ValueCastable) else Value.cast(value)
+        if isinstance(value, Const):
+            continue
+        direction = PortDirection.Input if member.flow == wiring.In else PortDirection.Output
+        ports["__".join(map(str, path))] = (value, direction)
+    return ports
+
+
+def to_verilog(component, name="top"):
+    """Verilog of ``component`` with :func:`component_ports`, without source locations."""
+    return verilog.convert(component, name=name, ports=component_ports(component), emit_src=False)
 
 
 def _stable_verilog(text):
@@ -260,7 +283,7 @@ def run_bench(component, test_module, *, parameters, name, sim=None, waves=False
         The bench failed; the message carries its explanation (seed and replay command).
     """
     sim = setup_simulator(sim)
-    verilog_text = verilog.convert(component, name=toplevel, emit_src=False)
+    verilog_text = to_verilog(component, toplevel)
     build_dir = _build(verilog_text, toplevel=toplevel, sim=sim, waves=waves)
     results_dir = Path(results_dir or Path("results") / name).resolve()
     if results_dir.exists():

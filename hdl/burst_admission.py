@@ -1,0 +1,441 @@
+"""Burst admission: a token bucket before a bounded slique (the seed's ``slique_can_accept``)."""
+
+from amaranth import *
+from amaranth.hdl import Shape
+from amaranth.lib import data, enum, stream, wiring
+from amaranth.lib.wiring import In, Out
+from amaranth.utils import bits_for
+
+from ._parameters import STORAGES, check_choice, check_depth, check_shape
+from .bounded_slique import COUNTER_WIDTH, BoundedSlique
+from .trace_event import TRACE_EVENT_SIGNATURE, TraceEvent, TraceReason
+
+
+__all__ = ["BurstAdmission", "Decision", "check_admission_parameters", "config_width",
+           "tag_field", "TAG_WIDTH"]
+
+
+#: Width of the ``tag`` of a :class:`~slique.hdl.trace_event.TraceEvent`.
+TAG_WIDTH = Shape.cast(data.Layout.cast(TraceEvent)["tag"].shape).width
+
+#: Width of the ``queue`` of a :class:`~slique.hdl.trace_event.TraceEvent`.
+QUEUE_WIDTH = Shape.cast(data.Layout.cast(TraceEvent)["queue"].shape).width
+
+
+#: The three ways ``level`` and ``tokens`` can move in a cycle, and their signal names.
+_DELTAS = {-1: "minus_one", 0: "same", 1: "plus_one"}
+
+
+def _select(m, targets, candidates, *, plus, minus):
+    """At the clock edge, ``targets`` load ``candidates[1]`` if ``plus``, else
+    ``candidates[-1]`` if ``minus``, else ``candidates[0]``."""
+    def load(delta):
+        return [target.eq(value) for target, value in zip(targets, candidates[delta])]
+
+    with m.If(plus):
+        m.d.sync += load(1)
+    with m.Elif(minus):
+        m.d.sync += load(-1)
+    with m.Else():
+        m.d.sync += load(0)
+
+
+class Decision(enum.Enum, shape=3):
+    """What :class:`BurstAdmission` did with the beat offered in a cycle."""
+    #: Nothing was offered.
+    NONE = 0
+    #: Accepted below the steady depth (no token needed).
+    STEADY = 1
+    #: Accepted between the steady and the burst depth, taking one token (RFC 2697 "green").
+    TOKEN = 2
+    #: Dropped between the steady and the burst depth: no token left.
+    BURST_EXHAUSTED = 3
+    #: Dropped at the burst depth (the hard limit).
+    HARD_LIMIT = 4
+
+
+def config_width(depth):
+    """Width of the ``steady_depth`` and ``burst_depth`` ports: 16 bits, or more for a deeper
+    slique, so that any value up to (and beyond) ``depth`` can be written."""
+    return max(16, bits_for(depth))
+
+
+def _check_width(name, value, *, minimum, maximum):
+    if isinstance(value, bool) or not isinstance(value, int):
+        raise TypeError(f"{name} must be an integer, not {value!r}")
+    if not minimum <= value <= maximum:
+        raise ValueError(f"{name} must be from {minimum} to {maximum}, not {value}")
+    return value
+
+
+def check_admission_parameters(shape, depth, *, fraction_bits, token_bits, queue, storage):
+    """The checks of :class:`BurstAdmission`'s parameters (shared with its golden model)."""
+    check_shape(shape)
+    check_depth(depth)
+    _check_width("fraction_bits", fraction_bits, minimum=1, maximum=32)
+    _check_width("token_bits", token_bits, minimum=1, maximum=32)
+    _check_width("queue", queue, minimum=0, maximum=(1 << QUEUE_WIDTH) - 1)
+    check_choice("storage", storage, STORAGES)
+
+
+def tag_field(shape):
+    """``(offset, width)`` of the raw bits that a trace event carries as its ``tag``: the field
+    named ``tag`` of a :class:`~amaranth.lib.data.Struct` payload, at most its low 32 bits;
+    ``None`` for a payload without one (the tag is then 0)."""
+    if not isinstance(shape, data.Layout):
+        try:
+            shape = data.Layout.cast(shape)
+        except TypeError:
+            return None
+    if not isinstance(shape, data.StructLayout) or "tag" not in shape.members:
+        return None
+    field = shape["tag"]
+    return field.offset, min(Shape.cast(field.shape).width, TAG_WIDTH)
+
+
+class BurstAdmission(wiring.Component):
+    """Burst admission: a steady depth, a burst depth and a token bucket in front of a slique.
+
+    Every beat is a packet, and one beat can be offered every cycle; the decision is made in the
+    cycle it is offered, from the slique's ``level`` at the start of that cycle and the bucket:
+
+    - ``level < S`` (``steady_depth``): accepted (:attr:`Decision.STEADY`);
+    - ``S <= level < B`` (``burst_depth``): accepted if ``tokens >= 1``, taking one token
+      (:attr:`Decision.TOKEN`); else dropped, ``BURST_EXHAUSTED``;
+    - ``level >= B``: dropped, ``HARD_LIMIT``.
+
+    ``B`` is at most ``depth`` (a larger value acts as ``depth``: a slique that is full is the
+    hard limit) and ``S`` at most ``B`` (the hard limit wins). Admission never back-pressures:
+    ``i_stream.ready`` is always high, and a beat that is not accepted is dropped and counted.
+    A beat leaving the slique in the same cycle does not make room for that cycle's decision
+    (the decision does not depend on ``o_stream.ready``), only for the next one.
+
+    **The bucket** holds ``tokens`` (an integer, at most ``C``, ``bucket_capacity``) and a
+    fraction ``token_fraction / D``, with ``D`` the ``refill_denominator`` (``0`` means
+    ``2 ** fraction_bits``: plain binary fixed point). ``refill_rate`` is a fixed-point number,
+    ``token_bits`` integer and ``fraction_bits`` fraction bits (16.16 by default): the rate is
+    ``refill_rate[fraction_bits:] + refill_rate[:fraction_bits] / D`` tokens per cycle. With
+    ``D = 2 ** 16``, ``refill_rate = 0x0001_8000`` is 1.5 tokens per cycle; with ``D = 7``,
+    ``refill_rate = 3`` is exactly 3/7 and with ``D = 1000``, ``refill_rate = 1`` exactly 1/1000
+    (no binary fraction is). A fraction field not below ``D`` acts as ``D - 1``. In cycle ``n``,
+    with the configuration in effect (see below)::
+
+        wraps         = token_fraction + rate_fraction >= D
+        token_fraction(n + 1) = (token_fraction + rate_fraction) mod D     # never lost
+        refill(n + 1) = rate_integer + wraps
+        tokens(n + 1) = min(tokens - taken + refill(n), C)                  # saturates at C
+
+    The refill computed in a cycle reaches ``tokens`` one cycle later (a pipeline register;
+    it keeps the loop through ``tokens`` to one adder for the clock rate). So, from reset with a
+    configuration written in cycle 0 and held, ``C`` large and no tokens taken,
+    ``tokens == floor((n - 2) * rate)`` in cycle ``n >= 2``: exact, with no error accumulating,
+    for every rate. The fraction keeps running while the bucket is full (the refill clock does
+    not stop), as RFC 2697's token counter updates do. No register wraps: ``tokens`` saturates
+    at ``C <= 2 ** token_bits - 1``, the sums are computed two bits wider, and the fraction
+    stays below ``D``.
+
+    **RFC 2697 (srTCM)**: the bucket is the committed bucket ``Tc`` with ``CBS = C`` and
+    ``CIR = rate`` tokens per cycle, counting packets instead of bytes (every beat has size 1);
+    the excess bucket is absent (``EBS = 0``). Colour-blind, a packet is green when ``Tc >= 1``
+    (and then ``Tc`` loses one) and red otherwise; here that test is made only between ``S``
+    and ``B``: below ``S`` a beat is admitted without a token, at ``B`` it is dropped without
+    taking one. With ``S = 0`` and a slique that never reaches ``B``, "admitted with a token"
+    is exactly "green" and ``tokens`` is exactly ``Tc`` (checked by the tests against an
+    independent implementation of RFC 2697's update rule). Differences: ``Tc`` starts full,
+    ``tokens`` at 0; RFC 2697 adds one to ``Tc`` at ``CIR`` evenly spaced instants per second,
+    here ``refill`` whole tokens are added once per cycle, which gives the same ``Tc`` at every
+    cycle boundary when the instants are ``2 + k / rate`` cycles after reset.
+
+    **Run-time configuration**: ``steady_depth``, ``burst_depth``, ``bucket_capacity``,
+    ``refill_rate`` and ``refill_denominator`` are sampled into registers at every clock edge
+    (the register bank drives them): the decision and the bucket of cycle ``n`` use the values
+    of cycle ``n - 1``. They may change at any time while traffic flows. A lower ``C`` clamps
+    ``tokens`` at the next clock edge after it takes effect (``tokens`` may exceed the new
+    ``C`` for that one cycle, and the decision of that cycle may take one of those tokens). A
+    new rate takes effect on the fraction at once and on ``tokens`` a cycle later (the refill
+    register). A different ``refill_denominator`` restarts ``token_fraction`` at 0 (the refill
+    of the cycle in which it changes still follows the old one).
+
+    **Counters and trace**: ``offered`` (beats offered), ``accepted``, ``delivered`` (beats taken
+    at ``o_stream``), ``dropped_burst_exhausted`` and ``dropped_hard_limit`` are 32-bit and
+    saturate; ``offered == delivered + dropped_burst_exhausted + dropped_hard_limit + level``
+    and ``accepted == delivered + level``. Every drop is reported on ``trace`` as a
+    :class:`~slique.hdl.trace_event.TraceEvent` (``BURST_EXHAUSTED`` or ``HARD_LIMIT``, the
+    ``queue`` parameter, and as ``tag`` the payload's field named ``tag`` when the payload is a
+    :class:`~amaranth.lib.data.Struct` with one, its raw bits zero-extended or cut to 32; 0
+    otherwise). ``decision``, the counters and ``trace`` are registers: they show the outcome of
+    a cycle's offer in the next cycle.
+
+    Parameters
+    ----------
+    shape : :ref:`shape-like <lang-shapelike>`
+        Shape of the payload.
+    depth : int
+        Entries of the slique; ``B`` is at most ``depth``.
+    fraction_bits : int
+        Fraction bits of ``refill_rate`` and ``token_fraction`` (1 to 32).
+    token_bits : int
+        Bits of ``tokens``, ``bucket_capacity`` and the integer part of ``refill_rate``
+        (1 to 32).
+    queue : int
+        Queue number reported in trace events (0 to 255).
+    storage : ``"auto"``, ``"systolic"`` or ``"ring"``
+        Storage of the :class:`~slique.hdl.BoundedSlique`.
+
+    Attributes
+    ----------
+    i_stream : ``In(stream.Signature(shape))``
+        Offered beats; ``ready`` is always high.
+    o_stream : ``Out(stream.Signature(shape))``
+        Admitted beats, from the slique (registered).
+    steady_depth, burst_depth : ``In(config_width(depth))``
+        ``S`` and ``B``; both reset to ``depth`` (a slique that drops when full).
+    bucket_capacity : ``In(token_bits)``
+        ``C``, tokens; resets to 0.
+    refill_rate : ``In(token_bits + fraction_bits)``
+        Tokens per cycle, fixed point; resets to 0.
+    refill_denominator : ``In(fraction_bits)``
+        What the fraction of ``refill_rate`` counts in (0: ``2 ** fraction_bits``).
+    level : ``Out(range(depth + 1))``
+        Entries in the slique.
+    tokens : ``Out(token_bits)``
+        Whole tokens in the bucket.
+    token_fraction : ``Out(fraction_bits)``
+        The fraction of a token, in units of ``1 / D``.
+    decision : ``Out(Decision)``
+        The decision of the previous cycle.
+    offered, accepted, delivered, dropped_burst_exhausted, dropped_hard_limit : ``Out(32)``
+        Saturating counters.
+    trace : ``Out(TRACE_EVENT_SIGNATURE)``
+        One event per drop, the cycle after it; never back-pressured.
+    """
+
+    def __init__(self, shape, depth, *, fraction_bits=16, token_bits=16, queue=0,
+                 storage="auto"):
+        check_admission_parameters(shape, depth, fraction_bits=fraction_bits,
+                                   token_bits=token_bits, queue=queue, storage=storage)
+        self._shape = shape
+        self._depth = depth
+        self._fraction_bits = fraction_bits
+        self._token_bits = token_bits
+        self._queue = queue
+        self._storage = storage
+        depth_width = config_width(depth)
+        super().__init__({
+            "i_stream": In(stream.Signature(shape)),
+            "o_stream": Out(stream.Signature(shape)),
+            "steady_depth": In(depth_width, init=depth),
+            "burst_depth": In(depth_width, init=depth),
+            "bucket_capacity": In(token_bits),
+            "refill_rate": In(token_bits + fraction_bits),
+            "refill_denominator": In(fraction_bits),
+            "level": Out(range(depth + 1)),
+            "tokens": Out(token_bits),
+            "token_fraction": Out(fraction_bits),
+            "decision": Out(Decision),
+            "offered": Out(COUNTER_WIDTH),
+            "accepted": Out(COUNTER_WIDTH),
+            "delivered": Out(COUNTER_WIDTH),
+            "dropped_burst_exhausted": Out(COUNTER_WIDTH),
+            "dropped_hard_limit": Out(COUNTER_WIDTH),
+            "trace": Out(TRACE_EVENT_SIGNATURE),
+        })
+
+    shape = property(lambda self: self._shape, doc="Payload shape.")
+    depth = property(lambda self: self._depth, doc="Entries of the slique.")
+    fraction_bits = property(lambda self: self._fraction_bits, doc="Fraction bits of the rate.")
+    token_bits = property(lambda self: self._token_bits, doc="Bits of the token count.")
+    queue = property(lambda self: self._queue, doc="Queue number of the trace events.")
+
+    def elaborate(self, platform):
+        m = Module()
+
+        m.submodules.slique = slique = BoundedSlique(self._shape, self._depth,
+                                                     on_full="backpressure",
+                                                     storage=self._storage)
+        wiring.connect(m, wiring.flipped(self.o_stream), slique.o_stream)
+        m.d.comb += [
+            self.i_stream.ready.eq(1),
+            self.level.eq(slique.level),
+        ]
+
+        config = self._sample_config(m)
+
+        # The decision: registers only (flags kept for this cycle's level, configuration and
+        # bucket), and i_stream.valid.
+        below_steady = Signal(init=1)  # level < min(S, B, depth)
+        below_burst = Signal(init=1)   # level < min(B, depth)
+        has_token = Signal()           # tokens != 0
+        offer = self.i_stream.valid
+        take = Signal()
+        accept = Signal()
+        exhausted = Signal()
+        limit = Signal()
+        m.d.comb += [
+            take.eq(offer & ~below_steady & below_burst & has_token),
+            accept.eq(offer & below_steady | take),
+            exhausted.eq(offer & ~below_steady & below_burst & ~has_token),
+            limit.eq(offer & ~below_burst),
+            slique.i_stream.valid.eq(accept),
+            slique.i_stream.payload.eq(self.i_stream.payload),
+        ]
+
+        self._track_level(m, slique, accept=accept, below_steady=below_steady,
+                          below_burst=below_burst)
+        self._refill(m, config, take=take, has_token=has_token)
+        self._report(m, accept=accept, take=take, exhausted=exhausted, limit=limit)
+        return m
+
+    def _sample_config(self, m):
+        """Configuration registers: what the decision and the bucket need of the configuration
+        ports of the previous cycle. The rate is split into its integer part (kept as
+        ``rate_integer + delta`` for ``delta`` of -1, 0, 1) and its fraction (at most
+        ``D - 1``); ``step = D - rate_fraction``: the fraction wraps when ``fraction >= step``."""
+        fraction_bits = self._fraction_bits
+        rate_integer = self.refill_rate[fraction_bits:]
+        config = {
+            "capacity": Signal(self._token_bits),
+            "rate_zero": Signal(init=1),
+            "rate_fraction": Signal(fraction_bits),
+            "step": Signal(fraction_bits + 1, init=1 << fraction_bits),
+            "denominator": Signal(fraction_bits),
+        }
+        for delta in _DELTAS:
+            rate = config["rate", delta] = Signal(signed(self._token_bits + 2), init=delta,
+                                                  name=f"rate_{_DELTAS[delta]}")
+            m.d.sync += rate.eq(rate_integer + delta)
+        denominator = Mux(self.refill_denominator == 0, 1 << fraction_bits,
+                          self.refill_denominator)
+        requested = self.refill_rate[:fraction_bits]
+        rate_fraction = Mux(requested < denominator, requested, denominator - 1)
+        m.d.sync += [
+            config["capacity"].eq(self.bucket_capacity),
+            config["rate_zero"].eq(rate_integer == 0),
+            config["rate_fraction"].eq(rate_fraction),
+            config["step"].eq(denominator - rate_fraction),
+            config["denominator"].eq(self.refill_denominator),
+        ]
+        return config
+
+    def _track_level(self, m, slique, *, accept, below_steady, below_burst):
+        """Keep ``below_steady`` and ``below_burst`` equal to ``level < min(S, B, depth)`` and
+        ``level < min(B, depth)``, with ``S`` and ``B`` as sampled: compare each level the slique
+        can have in the next cycle (``level - 1``, ``level``, ``level + 1``) with the
+        configuration ports, and choose at the clock edge by what went in and out. ``level + 1``
+        is kept in a register of its own, so that every comparison is one comparator."""
+        read = slique.o_stream.valid & slique.o_stream.ready
+        plus, minus = accept & ~read, read & ~accept
+        level = slique.level
+        level_plus_one = Signal(len(level) + 1, init=1)
+        _select(m, (level_plus_one,), {1: (level_plus_one + 1,), -1: (level_plus_one - 1,),
+                                       0: (level_plus_one,)}, plus=plus, minus=minus)
+        width = len(level_plus_one)
+
+        def below(threshold, delta):
+            """level + delta < threshold, without wrapping; the comparison is as narrow as the
+            level (a wide threshold is split into its low bits and whether the rest is zero)."""
+            if isinstance(threshold, int):
+                return level <= threshold if delta < 0 else level + delta < threshold
+            low = threshold[:width]
+            large = threshold[width:].any() if len(threshold) > width else C(0)
+            return large | {-1: level <= low, 0: level < low, 1: level_plus_one < low}[delta]
+
+        candidates = {}
+        for delta in _DELTAS:
+            fits = Signal(name=f"below_burst_{_DELTAS[delta]}")
+            steady = Signal(name=f"below_steady_{_DELTAS[delta]}")
+            m.d.comb += [
+                fits.eq(below(self.burst_depth, delta) & below(self._depth, delta)),
+                steady.eq(below(self.steady_depth, delta) & fits),
+            ]
+            candidates[delta] = (steady, fits)
+        _select(m, (below_steady, below_burst), candidates, plus=plus, minus=minus)
+
+    def _refill(self, m, config, *, take, has_token):
+        """The bucket. Every cycle the fraction advances by ``rate_fraction`` modulo ``D`` and
+        ``refill = rate_integer + wraps`` is computed; at the next clock edge
+        ``tokens = min(tokens - take + refill, C)``.
+
+        Built for timing: ``refill`` is a register, kept with ``refill - 1`` and with
+        ``C - refill`` and ``C - refill + 1`` beside it, so that the loop through ``tokens`` is
+        one adder and one comparator side by side, after which the decision (``take``) and the
+        comparison only choose.
+        """
+        fraction_bits, token_bits = self._fraction_bits, self._token_bits
+        fraction = self.token_fraction
+        wraps = Signal()
+        m.d.comb += wraps.eq(fraction >= config["step"])
+        with m.If(self.refill_denominator != config["denominator"]):
+            m.d.sync += fraction.eq(0)
+        with m.Elif(wraps):
+            m.d.sync += fraction.eq(fraction - config["step"])
+        with m.Else():
+            m.d.sync += fraction.eq(fraction + config["rate_fraction"])
+
+        # refill[delta] = refill + delta and headroom[delta] = C - refill[delta], with the C
+        # that takes effect at the same edge (the configuration ports now).
+        refill = {delta: Signal(signed(token_bits + 2), init=delta,
+                                name=f"refill_{_DELTAS[delta]}") for delta in (-1, 0)}
+        headroom = {delta: Signal(signed(token_bits + 2), init=-delta,
+                                  name=f"headroom_{_DELTAS[delta]}") for delta in (-1, 0)}
+        refill_zero = Signal(init=1)
+        spare = {delta: self.bucket_capacity - config["rate", 0] - delta for delta in _DELTAS}
+        m.d.sync += [
+            refill[0].eq(Mux(wraps, config["rate", 1], config["rate", 0])),
+            refill[-1].eq(Mux(wraps, config["rate", 0], config["rate", -1])),
+            headroom[0].eq(Mux(wraps, spare[1], spare[0])),
+            headroom[-1].eq(Mux(wraps, spare[0], spare[-1])),
+            refill_zero.eq(config["rate_zero"] & ~wraps),
+        ]
+
+        # tokens + refill - take > C  <=>  tokens > C - refill + take
+        tokens, capacity = self.tokens, config["capacity"]
+        over, total = {}, {}
+        for delta in (-1, 0):
+            over[delta] = Signal(name=f"over_{_DELTAS[delta]}")
+            total[delta] = Signal(token_bits + 1, name=f"total_{_DELTAS[delta]}")
+            m.d.comb += [
+                over[delta].eq(tokens > headroom[delta]),
+                total[delta].eq(tokens + refill[delta]),
+            ]
+        # tokens - take + refill is zero only for a zero refill and tokens == take.
+        empty = refill_zero & Mux(take, tokens == 1, tokens == 0)
+        clamp = Mux(take, over[-1], over[0])
+        m.d.sync += [
+            tokens.eq(Mux(clamp, capacity, Mux(take, total[-1], total[0]))),
+            has_token.eq(Mux(clamp, capacity != 0, ~empty)),
+        ]
+
+    def _report(self, m, *, accept, take, exhausted, limit):
+        """Decision, counters and trace events, one cycle after the decision."""
+        with m.If(limit):
+            m.d.sync += self.decision.eq(Decision.HARD_LIMIT)
+        with m.Elif(exhausted):
+            m.d.sync += self.decision.eq(Decision.BURST_EXHAUSTED)
+        with m.Elif(take):
+            m.d.sync += self.decision.eq(Decision.TOKEN)
+        with m.Elif(accept):
+            m.d.sync += self.decision.eq(Decision.STEADY)
+        with m.Else():
+            m.d.sync += self.decision.eq(Decision.NONE)
+
+        delivered = self.o_stream.valid & self.o_stream.ready
+        for counter, event in [(self.offered, self.i_stream.valid), (self.accepted, accept),
+                               (self.delivered, delivered),
+                               (self.dropped_burst_exhausted, exhausted),
+                               (self.dropped_hard_limit, limit)]:
+            with m.If(event & (counter != (1 << COUNTER_WIDTH) - 1)):
+                m.d.sync += counter.eq(counter + 1)
+
+        field = tag_field(self._shape)
+        tag = C(0, TAG_WIDTH)
+        if field is not None:
+            offset, width = field
+            tag = Value.cast(self.i_stream.payload)[offset:offset + width]
+        m.d.sync += [
+            self.trace.valid.eq(exhausted | limit),
+            self.trace.payload.reason.eq(Mux(limit, TraceReason.HARD_LIMIT,
+                                             TraceReason.BURST_EXHAUSTED)),
+            self.trace.payload.queue.eq(self._queue),
+            self.trace.payload.tag.eq(tag),
+        ]
