@@ -5,6 +5,7 @@ from .bounded_slique import BoundedSlique, choose_storage
 from .systolic_storage import SystolicStorage
 from .ring_storage import RingStorage
 from .burst_admission import BurstAdmission
+from .sideline_reorder import SidelineReorder
 
 
-__all__ = ["ZeroSlique", "BoundedSlique", "choose_storage", "SystolicStorage", "RingStorage", "BurstAdmission"]
+__all__ = ["ZeroSlique", "BoundedSlique", "choose_storage", "SystolicStorage", "RingStorage", "BurstAdmission", "SidelineReorder"]

@@ -5,7 +5,8 @@ from .bounded_slique import BoundedSlique
 from .systolic_storage import SystolicStorage
 from .ring_storage import RingStorage
 from .burst_admission import BurstAdmission
+from .sideline_reorder import SidelineReorder
 from ._ports import SliquePorts
 
 
-__all__ = ["ZeroSlique", "BoundedSlique", "SystolicStorage", "RingStorage", "SliquePorts", "BurstAdmission"]
+__all__ = ["ZeroSlique", "BoundedSlique", "SystolicStorage", "RingStorage", "SliquePorts", "BurstAdmission", "SidelineReorder"]
