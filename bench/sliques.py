@@ -96,13 +96,9 @@ class DesignPoint:
 
     @property
     def file_name(self):
-        """Name for the top module and its files, e.g. ``boundedslique_ring_16``."""
+        """Name for its files, e.g. ``boundedslique_ring_16``."""
         parts = [self.design.lower(), self.storage, str(self.depth)]
         return "_".join(part for part in parts if part)
-
-    @property
-    def is_anchor(self):
-        return self.design in ANCHORS
 
     @property
     def cost_estimate(self):
@@ -226,7 +222,9 @@ def _measure_point(point):
 
 
 def _synthesize_point(point, target, workdir, seeds, use_cache):
-    result = synthesize(point.harness(), target=target, name=point.file_name,
+    # The top is "top" for every point, so that points with the same netlist ("auto" and the
+    # storage it picks) share one cache entry.
+    result = synthesize(point.harness(), target=target, name="top",
                         workdir=Path(workdir) / f"{point.file_name}-{target}", seeds=seeds,
                         use_cache=use_cache)
     return result.to_json()
@@ -441,6 +439,11 @@ def _design_label(record):
     return f"{record['design']} {record['storage']}"
 
 
+def _where(record):
+    depth = "" if record["design"] == "ZeroSlique" else f" at depth {record['depth']}"
+    return f"{_design_label(record)}{depth} on {record['target']}"
+
+
 def _table_rows(records, targets):
     """Rows of the table, one per design point with the targets' figures side by side, as
     ``(is_anchor, cells)``."""
@@ -458,7 +461,7 @@ def _table_rows(records, targets):
             if record is None:
                 cells += ["", "", "", ""]
                 continue
-            fmax = f"{record['fmax_mhz']:.1f}" if record["fits"] else "does not fit"
+            fmax = f"{record['fmax_mhz']:.1f}" if record["fits"] else "no fit"
             cells += [str(record["lut"]), str(record["ff"]), str(record["bram"]), fmax]
         rows.append((design in ANCHORS, cells))
     return rows
@@ -474,16 +477,18 @@ def _print_rich(records, targets, results, *, elapsed):
     from rich.table import Table
 
     console = Console()
-    console = Console(width=max(console.width, 40 + 36 * len(targets)))
+    console = Console(width=max(console.width, 60 + 40 * len(targets)))
     table = Table(box=box.SIMPLE_HEAD,
                   title=f"Sliques beside amaranth.lib.fifo, {WIDTH}-bit payload",
                   caption="LUT / FF / BRAM of the queue alone, harness excluded; Fmax of the "
                           "placed design, median of the placements; anchors dimmed")
     for column in _TABLE_COLUMNS:
-        table.add_column(column, justify="left" if column == "Design" else "right")
+        table.add_column(column.replace(" full", "\nwhen full"),
+                         justify="left" if column == "Design" else "right", no_wrap=True)
     for target in targets:
         for index, column in enumerate(_TARGET_COLUMNS):
-            table.add_column(f"{target if index == 0 else ''}\n{column}", justify="right")
+            table.add_column(f"{target if index == 0 else ''}\n{column}", justify="right",
+                             no_wrap=True)
     previous_depth = None
     for is_anchor, cells in _table_rows(records, targets):
         if previous_depth is not None and cells[1] != previous_depth:
@@ -492,9 +497,9 @@ def _print_rich(records, targets, results, *, elapsed):
         table.add_row(*cells, style="dim" if is_anchor else None)
     console.print(table)
     for record in records:
-        if not record["fits"]:
-            console.print(f"[yellow]{_design_label(record)} at depth {record['depth']} on "
-                          f"{record['target']}: {record['note']}[/]", highlight=False)
+        if record["note"]:
+            colour = "yellow" if not record["fits"] else "default"
+            console.print(f"[{colour}]{_where(record)}: {record['note']}[/]", highlight=False)
     console.print()
     for check in results:
         colour = "green" if check.passed else "red"
@@ -522,9 +527,8 @@ def _print_markdown(records, targets, results):
         "",
     ]
     for record in records:
-        if not record["fits"]:
-            lines.append(f"- {_design_label(record)} at depth {record['depth']} on "
-                         f"{record['target']}: {record['note']}")
+        if record["note"]:
+            lines.append(f"- {_where(record)}: {record['note']}")
     lines += [f"- {'PASS' if check.passed else 'FAIL'}: {check.description}"
               for check in results]
     print("\n".join(lines))

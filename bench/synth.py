@@ -18,6 +18,13 @@ build. Place and route runs on the same netlist (nextpnr flattens it), so Fmax i
 complete design, harness included; a harness with registers on both sides of the design under
 test keeps the critical path inside it.
 
+Fmax varies by some 10 % from one placement to another: each design is placed and routed with
+three seeds and the median is reported. nextpnr's default placer, HeAP, gives up on some dense
+designs that its simulated-annealing placer places; those are placed once with the latter (it
+takes minutes there), and the result's ``note`` says so. A design is reported as not fitting
+(``fits=False``, with a note) when its synthesized cells exceed the device, or when neither
+placer can place it.
+
 Results are cached in ``$SLIQUE_CACHE_DIR/synth`` (default ``~/.cache/slique/synth``), keyed by
 a hash of the generated RTLIL, the target, the options and the versions of the tools.
 """
@@ -47,7 +54,7 @@ __all__ = [
 
 
 #: Bumped whenever the flow or the way resources are counted changes, to invalidate the cache.
-FLOW_VERSION = 1
+FLOW_VERSION = 2
 
 #: How many lines of a tool's log a :class:`SynthesisError` carries.
 LOG_TAIL_LINES = 40
@@ -82,8 +89,8 @@ class Device:
     lut_capacity, ff_capacity, bram_capacity : int
         LUT4s, flip-flops and block RAMs of the device.
     default_clock_mhz : float
-        Clock constraint given to nextpnr unless the caller chooses one; deliberately above
-        what designs reach, so that timing-driven placement works for Fmax.
+        Clock constraint given to nextpnr unless the caller chooses one, above what designs
+        reach (the Fmax reached did not move with constraints from 80 to 500 MHz here).
     """
     target: str
     description: str
@@ -202,6 +209,9 @@ class SynthResult:
         The same counts for the complete design, harness included.
     fmax_mhz_by_seed : list of float
         Fmax of every placement.
+    placers : list of str
+        nextpnr placer of every placement: ``"heap"``, or ``"sa"`` for the one placement of a
+        design that HeAP could not legalise.
     cached : bool
         Whether the result came from the cache.
     """
@@ -216,6 +226,7 @@ class SynthResult:
     total_ff: int = 0
     total_bram: int = 0
     fmax_mhz_by_seed: list = dataclasses.field(default_factory=list)
+    placers: list = dataclasses.field(default_factory=list)
     cached: bool = False
 
     def to_json(self):
@@ -315,13 +326,14 @@ def synthesize(elaboratable, *, target, name, workdir, clock_mhz=None, ports=Non
     if not seeds:
         raise ValueError("synthesize() needs at least one placement seed")
     key = _cache_key(netlist, device, clock_mhz=clock_mhz, dut=dut, seeds=seeds)
+
     def run_flow():
         result = _run_flow(netlist, device, name=name, workdir=Path(workdir),
                            clock_mhz=clock_mhz, dut=dut, seeds=seeds)
         if dut_is_empty:
             result.lut = result.ff = result.bram = 0
-            result.note = " ".join(filter(None, [
-                "the design under test is pure wiring (no cells);", result.note]))
+            result.note = "; ".join(filter(None, [
+                "the design under test is only wiring: no cells", result.note]))
         return result
 
     if not use_cache:
@@ -441,14 +453,29 @@ def _run_flow(netlist, device, *, name, workdir, clock_mhz, dut, seeds):
         result.note = f"does not fit {device.description}: {overflow}"
         return result
 
+    placer = "heap"
     for seed in seeds:
-        fmax_mhz, note = _place_and_route(device, name=name, workdir=workdir,
-                                          clock_mhz=clock_mhz, seed=seed)
+        fmax_mhz, failure = _place_and_route(device, name=name, workdir=workdir,
+                                             clock_mhz=clock_mhz, seed=seed, placer=placer)
+        if fmax_mhz is None and placer == "heap":
+            # HeAP's legaliser gives up on some dense designs that simulated annealing places
+            # (SyncFIFO of depth 64 on the UP5K, at 76 % of its logic cells): try it before
+            # calling the design too big. It takes minutes on such a design, so it places it
+            # once, and that placement is the result.
+            placer = "sa"
+            fmax_mhz, failure = _place_and_route(device, name=name, workdir=workdir,
+                                                 clock_mhz=clock_mhz, seed=seed, placer=placer)
         if fmax_mhz is None:
             result.fits = False
-            result.note = note
+            result.note = f"does not fit {device.description}: {failure}"
             return result
         result.fmax_mhz_by_seed.append(fmax_mhz)
+        result.placers.append(placer)
+        if placer == "sa":
+            result.note = (f"HeAP, nextpnr's default placer, could not legalise the design with "
+                           f"seed {seed}; Fmax is that of one placement by its simulated-"
+                           f"annealing placer")
+            break
     result.fmax_mhz = round(statistics.median(result.fmax_mhz_by_seed), 2)
     return result
 
@@ -491,37 +518,46 @@ def _capacity_overflow(device, lut, ff, bram):
 
 #: Phrases with which nextpnr says that a design does not fit the device.
 _NEXTPNR_FIT_ERRORS = ("no BELs remaining", "utilisation", "utilization", "Unable to place",
-                       "exceeds", "too many", "Failed to route", "failed to route")
+                       "Unable to find legal placement", "exceeds", "too many",
+                       "Failed to route", "failed to route")
+
+#: HeAP tries ``max(10000, cells ** 2 / N)`` positions for a cell before giving up; with this N
+#: it gives up after 10000 attempts, in seconds rather than the ten minutes of the default
+#: (N = 8) on a design it cannot legalise.
+HEAP_CELL_PLACEMENT_TIMEOUT = 1_000_000
 
 
-def _place_and_route(device, *, name, workdir, clock_mhz, seed):
-    """Run nextpnr; return ``(fmax_mhz, note)``, ``fmax_mhz`` being ``None`` if it did not fit."""
-    log_name = f"{name}.seed{seed}.nextpnr.log"
-    report_name = f"{name}.seed{seed}.report.json"
+def _place_and_route(device, *, name, workdir, clock_mhz, seed, placer):
+    """Run nextpnr with ``placer`` (``"heap"`` or ``"sa"``); return ``(fmax_mhz, None)``, or
+    ``(None, error)`` if the design does not fit."""
+    log_name = f"{name}.seed{seed}.{placer}.nextpnr.log"
+    report_name = f"{name}.seed{seed}.{placer}.report.json"
     command = [
         device.nextpnr, *device.nextpnr_arguments,
         "--json", f"{name}.json",
         "--report", report_name,
         "--freq", f"{clock_mhz:g}",
         "--seed", str(seed),
+        "--placer", placer,
         "--timing-allow-fail",
         "--log", log_name,
         "--quiet",
     ]
+    if placer == "heap":
+        command += ["--placer-heap-cell-placement-timeout", str(HEAP_CELL_PLACEMENT_TIMEOUT)]
     try:
         _run_tool(command, workdir=workdir, log_name=log_name)
-    except SynthesisError as error:
-        tail = _log_tail(workdir / log_name)
-        if any(phrase in line for line in tail.splitlines() if "ERROR" in line
-               for phrase in _NEXTPNR_FIT_ERRORS):
-            errors = [line.strip() for line in tail.splitlines() if "ERROR" in line]
-            return None, f"does not fit {device.description}: {errors[-1]}"
-        raise error
+    except SynthesisError:
+        errors = [line.strip() for line in _log_tail(workdir / log_name).splitlines()
+                  if "ERROR" in line]
+        if errors and any(phrase in errors[-1] for phrase in _NEXTPNR_FIT_ERRORS):
+            return None, errors[-1]
+        raise
     report = json.loads((workdir / report_name).read_text())
     achieved = [clock["achieved"] for clock in report.get("fmax", {}).values()]
     if not achieved:
-        return None, "nextpnr reported no clock"
-    return round(min(achieved), 2), ""
+        raise SynthesisError(f"{device.nextpnr} reported no clock in {workdir / report_name}")
+    return round(min(achieved), 2), None
 
 
 def _run_tool(command, *, workdir, log_name):

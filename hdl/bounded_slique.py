@@ -17,16 +17,16 @@ __all__ = ["BoundedSlique", "choose_storage", "COUNTER_WIDTH"]
 COUNTER_WIDTH = 32
 
 #: ``storage="auto"`` picks the systolic chain up to this many entries, the ring above.
-SYSTOLIC_MAX_DEPTH = 4
+SYSTOLIC_MAX_DEPTH = 1
 
 
 def choose_storage(shape, depth):
     """The storage that ``storage="auto"`` picks for ``depth`` entries of ``shape``.
 
-    The rule, from ``slique bench sliques`` on iCE40 UP5K and ECP5-25F: up to
-    ``SYSTOLIC_MAX_DEPTH`` entries the systolic chain is both smaller and faster than a memory
-    with pointers around it; beyond, registers cost more than a block RAM, so the ring wins area
-    while keeping the Fmax of :class:`amaranth.lib.fifo.SyncFIFOBuffered` or better.
+    The rule, from ``slique bench sliques`` on iCE40 UP5K and ECP5-25F (README): from depth 2
+    on, the ring is smaller than the systolic chain at every depth measured (4 to 512) and
+    faster from depth 16 on, so ``auto`` picks the ring; at depth 1 it picks the systolic chain,
+    the only storage that moves one beat every cycle when a single entry is full.
     """
     check_shape(shape)
     check_depth(depth)
