@@ -57,11 +57,16 @@ class SystolicStorage(Storage):
             upstream_occupied = occupied[index + 1] if index + 1 < self._depth else C(0)
             upstream_payload = payloads[index + 1] if index + 1 < self._depth else w_data
 
-            # Payload: shift towards the consumer on a read, else fill while empty.
-            with m.If(read):
-                m.d.sync += payloads[index].eq(Mux(upstream_occupied, upstream_payload, w_data))
-            with m.Elif(~occupied[index]):
-                m.d.sync += payloads[index].eq(w_data)
+            # Payload: shift towards the consumer on a read, else fill while empty. Written as
+            # one clock enable and one 2:1 select per cell, so a stored bit costs one LUT.
+            load = Signal(name=f"cell{index}_load")
+            take_upstream = Signal(name=f"cell{index}_take_upstream")
+            m.d.comb += [
+                load.eq(read | ~occupied[index]),
+                take_upstream.eq(read & upstream_occupied),
+            ]
+            with m.If(load):
+                m.d.sync += payloads[index].eq(Mux(take_upstream, upstream_payload, w_data))
 
             # Occupancy: the thermometer grows on a write alone and shrinks on a read alone.
             with m.If(write & ~read):
