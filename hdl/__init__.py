@@ -6,6 +6,10 @@ from .systolic_storage import SystolicStorage
 from .ring_storage import RingStorage
 from .burst_admission import BurstAdmission
 from .sideline_reorder import SidelineReorder
+from .register_bank import RegisterBank
+from .registers import Field, Register, RegisterArray, RegisterMap
+from .trace_stream import TraceStream
 
 
-__all__ = ["ZeroSlique", "BoundedSlique", "choose_storage", "SystolicStorage", "RingStorage", "BurstAdmission", "SidelineReorder"]
+__all__ = ["ZeroSlique", "BoundedSlique", "choose_storage", "SystolicStorage", "RingStorage", "BurstAdmission", "SidelineReorder",
+           "RegisterBank", "RegisterMap", "Register", "RegisterArray", "Field", "TraceStream"]

@@ -6,7 +6,11 @@ from .systolic_storage import SystolicStorage
 from .ring_storage import RingStorage
 from .burst_admission import BurstAdmission
 from .sideline_reorder import SidelineReorder
+from .register_bank import RegisterBank
+from .registers import RegisterFile
+from .trace_stream import TraceStream
 from ._ports import SliquePorts
 
 
-__all__ = ["ZeroSlique", "BoundedSlique", "SystolicStorage", "RingStorage", "SliquePorts", "BurstAdmission", "SidelineReorder"]
+__all__ = ["ZeroSlique", "BoundedSlique", "SystolicStorage", "RingStorage", "SliquePorts", "BurstAdmission", "SidelineReorder",
+           "RegisterBank", "RegisterFile", "TraceStream"]
