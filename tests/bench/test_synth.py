@@ -5,13 +5,12 @@ import json
 
 import pytest
 from amaranth import *
-from amaranth.lib import stream, wiring
 from amaranth.lib.fifo import SyncFIFOBuffered
-from amaranth.lib.wiring import In, Out
 
 from slique.bench import sliques
 from slique.bench.harness import StreamHarness
 from slique.bench.synth import synthesize
+from slique.hdl import ZeroSlique
 
 
 pytestmark = pytest.mark.synth
@@ -23,24 +22,7 @@ def private_cache(tmp_path, monkeypatch):
     monkeypatch.setenv("SLIQUE_CACHE_DIR", str(tmp_path / "cache"))
 
 
-class Passthrough(wiring.Component):
-    """A rendezvous like ``ZeroSlique``: wires only."""
-
-    def __init__(self, width):
-        super().__init__({"i_stream": In(stream.Signature(width)),
-                          "o_stream": Out(stream.Signature(width))})
-
-    def elaborate(self, platform):
-        m = Module()
-        m.d.comb += [
-            self.o_stream.payload.eq(self.i_stream.payload),
-            self.o_stream.valid.eq(self.i_stream.valid),
-            self.i_stream.ready.eq(self.o_stream.ready),
-        ]
-        return m
-
-
-class RegisterSlice(Passthrough):
+class RegisterSlice(ZeroSlique):
     """One registered stage: exactly ``width + 1`` flip-flops (payload and valid)."""
 
     def elaborate(self, platform):
@@ -76,7 +58,7 @@ def test_harness_counts_the_design_under_test_alone(tmp_path):
     assert registered.ff == 8 + 1
     assert registered.lut > 0
 
-    wires = synthesize(StreamHarness.for_component(Passthrough(8)), target="ice40",
+    wires = synthesize(StreamHarness.for_component(ZeroSlique(8)), target="ice40",
                        name="passthrough", workdir=tmp_path / "passthrough", seeds=(1,))
     assert (wires.lut, wires.ff, wires.bram) == (0, 0, 0)
     assert wires.total_ff > 0 and wires.fmax_mhz > 0
