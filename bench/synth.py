@@ -49,7 +49,8 @@ from amaranth.lib import wiring
 
 __all__ = [
     "Device", "DEVICES", "SynthResult", "SynthesisError", "ToolNotFoundError",
-    "synthesize", "cache_directory", "tool_versions",
+    "synthesize", "cache_directory", "tool_versions", "ClockTiming", "NextpnrReport",
+    "read_nextpnr_report", "cells_below",
 ]
 
 
@@ -438,11 +439,11 @@ def _run_flow(netlist, device, *, name, workdir, clock_mhz, dut, seeds):
 
     cell_statistics = json.loads((workdir / f"{name}.stat.json").read_text())
     modules = cell_statistics["modules"]
-    total_lut, total_ff, total_bram = device.count(_cells_below(modules, f"\\{name}"))
+    total_lut, total_ff, total_bram = device.count(cells_below(modules, f"\\{name}"))
     if dut_module is None:
         lut, ff, bram = total_lut, total_ff, total_bram
     else:
-        lut, ff, bram = device.count(_cells_below(modules, f"\\{dut_module}"))
+        lut, ff, bram = device.count(cells_below(modules, f"\\{dut_module}"))
     result = SynthResult(target=device.target, lut=lut, ff=ff, bram=bram, fmax_mhz=None,
                          fits=True, total_lut=total_lut, total_ff=total_ff,
                          total_bram=total_bram)
@@ -492,13 +493,13 @@ def _yosys_script(device, *, name, dut_module):
     return "\n".join(lines) + "\n"
 
 
-def _cells_below(modules, module_name):
+def cells_below(modules, module_name):
     """Cell counts of a module, its submodules' cells included (by type, submodules resolved)."""
     cells = {}
     for cell_type, count in modules[module_name]["num_cells_by_type"].items():
         submodule = cell_type if cell_type.startswith("\\") else f"\\{cell_type}"
         if submodule in modules:
-            for inner_type, inner_count in _cells_below(modules, submodule).items():
+            for inner_type, inner_count in cells_below(modules, submodule).items():
                 cells[inner_type] = cells.get(inner_type, 0) + count * inner_count
         else:
             cells[cell_type] = cells.get(cell_type, 0) + count
@@ -553,11 +554,65 @@ def _place_and_route(device, *, name, workdir, clock_mhz, seed, placer):
         if errors and any(phrase in errors[-1] for phrase in _NEXTPNR_FIT_ERRORS):
             return None, errors[-1]
         raise
-    report = json.loads((workdir / report_name).read_text())
-    achieved = [clock["achieved"] for clock in report.get("fmax", {}).values()]
-    if not achieved:
+    clocks = read_nextpnr_report(workdir / report_name).clocks
+    if not clocks:
         raise SynthesisError(f"{device.nextpnr} reported no clock in {workdir / report_name}")
-    return round(min(achieved), 2), None
+    return round(min(clock.fmax_mhz for clock in clocks), 2), None
+
+
+@dataclass(frozen=True)
+class ClockTiming:
+    """Fmax of one clock of a placed and routed design, against its constraint.
+
+    Attributes
+    ----------
+    name : str
+        The clock net, as nextpnr names it.
+    constraint_mhz : float
+        The frequency the clock was constrained to.
+    fmax_mhz : float
+        The frequency reached.
+    """
+    name: str
+    constraint_mhz: float
+    fmax_mhz: float
+
+    @property
+    def met(self):
+        """Whether the clock reaches its constraint."""
+        return self.fmax_mhz >= self.constraint_mhz
+
+
+@dataclass(frozen=True)
+class NextpnrReport:
+    """What a nextpnr ``--report`` JSON file says.
+
+    Attributes
+    ----------
+    clocks : list of ClockTiming
+        Every constrained clock, sorted by name.
+    utilization : dict of str to (int, int)
+        ``(used, available)`` of every kind of site (``ICESTORM_LC``, ``SB_IO``, ``TRELLIS_IO``,
+        ...).
+    """
+    clocks: list
+    utilization: dict
+
+    def used(self, *site_types):
+        """Sites used, summed over ``site_types``."""
+        return sum(self.utilization.get(site_type, (0, 0))[0] for site_type in site_types)
+
+
+def read_nextpnr_report(path):
+    """Read the JSON report that nextpnr writes with ``--report``: see :class:`NextpnrReport`."""
+    report = json.loads(Path(path).read_text())
+    clocks = sorted((ClockTiming(name, round(float(clock["constraint"]), 2),
+                                 round(float(clock["achieved"]), 2))
+                     for name, clock in report.get("fmax", {}).items()),
+                    key=lambda clock: clock.name)
+    utilization = {site_type: (int(sites["used"]), int(sites["available"]))
+                   for site_type, sites in report.get("utilization", {}).items()}
+    return NextpnrReport(clocks=clocks, utilization=utilization)
 
 
 def _run_tool(command, *, workdir, log_name):

