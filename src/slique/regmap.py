@@ -31,6 +31,7 @@ __all__ = ["DESCRIPTIONS", "markdown", "document", "constants", "constants_modul
 #: order of ``docs/registers.md``.
 DESCRIPTIONS = (
     "slique.hdl.trace_stream:TRACE_REGISTERS",
+    "slique.hdl.dma.registers:DMA_REGISTERS",
 )
 
 #: Where the generated register map lives, from the root of the source tree.
