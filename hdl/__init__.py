@@ -9,7 +9,12 @@ from .sideline_reorder import SidelineReorder
 from .register_bank import RegisterBank
 from .registers import Field, Register, RegisterArray, RegisterMap
 from .trace_stream import TraceStream
+from .header_parser import HeaderParser
+from .toeplitz import Toeplitz
+from .flow_table import FlowTable
+from .flow_demux import FlowDemux
 
 
 __all__ = ["ZeroSlique", "BoundedSlique", "choose_storage", "SystolicStorage", "RingStorage", "BurstAdmission", "SidelineReorder",
-           "RegisterBank", "RegisterMap", "Register", "RegisterArray", "Field", "TraceStream"]
+           "RegisterBank", "RegisterMap", "Register", "RegisterArray", "Field", "TraceStream",
+           "HeaderParser", "Toeplitz", "FlowTable", "FlowDemux"]

@@ -9,8 +9,13 @@ from .sideline_reorder import SidelineReorder
 from .register_bank import RegisterBank
 from .registers import RegisterFile
 from .trace_stream import TraceStream
+from .header_parser import HeaderParser
+from .toeplitz import Toeplitz
+from .flow_table import FlowTable
+from .flow_demux import FlowDemux
 from ._ports import SliquePorts
 
 
 __all__ = ["ZeroSlique", "BoundedSlique", "SystolicStorage", "RingStorage", "SliquePorts", "BurstAdmission", "SidelineReorder",
-           "RegisterBank", "RegisterFile", "TraceStream"]
+           "RegisterBank", "RegisterFile", "TraceStream",
+           "HeaderParser", "Toeplitz", "FlowTable", "FlowDemux"]

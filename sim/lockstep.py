@@ -15,7 +15,7 @@ from amaranth.hdl import Value
 
 
 __all__ = ["Mismatch", "LockstepResult", "AmaranthPorts", "ModelPorts", "run_lockstep",
-           "replay_hint", "lockstep_in_amaranth", "golden_run"]
+           "replay_hint", "lockstep_in_amaranth", "golden_run", "compare_outputs"]
 
 
 INPUTS = ("i_stream__valid", "i_stream__payload", "o_stream__ready")
@@ -111,16 +111,33 @@ class ModelPorts:
         pass
 
 
-def _compare(cycle, expected, ports, hint):
+def compare_outputs(cycle, expected, ports, hint):
+    """The scoreboard of every bench: compare each output the model gives (a name -> value
+    mapping; ``None``: not compared this cycle) with the gateware's, and return the gateware's
+    values. Raises :class:`Mismatch` naming the cycle, the output and both values."""
     observed = {}
-    for name, value in expected.present().items():
-        if name == "o_stream__payload" and not expected.o_stream__valid:
+    for name, value in expected.items():
+        if value is None:
             continue
         observed[name] = ports.sample(name)
         if observed[name] != value:
-            raise Mismatch(f"cycle {cycle}: {name} is {observed[name]} in the gateware but "
-                           f"{value} in the golden model; {hint}")
+            raise Mismatch(f"cycle {cycle}: {name} is {_show(observed[name])} in the gateware "
+                           f"but {_show(value)} in the golden model; {hint}")
     return observed
+
+
+def _show(value):
+    """Small numbers in decimal, wide ones (addresses, keys, payloads) in hexadecimal."""
+    if isinstance(value, int) and not isinstance(value, bool) and value > 9:
+        return f"{value:#x}"
+    return f"{value}"
+
+
+def _compare(cycle, expected, ports, hint):
+    present = dict(expected.present())
+    if "o_stream__payload" in present and not expected.o_stream__valid:
+        present["o_stream__payload"] = None
+    return compare_outputs(cycle, present, ports, hint)
 
 
 def _check_conservation(cycle, result, dropped, level, hint):

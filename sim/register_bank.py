@@ -23,7 +23,7 @@ from slique.hdl.register_bank import LATENCIES, UNMAPPED_MODES
 from slique.hdl.registers import (REGISTER_BYTES, Field, Register, RegisterArray, RegisterMap,
                                   port_name)
 
-from .lockstep import Mismatch
+from .lockstep import Mismatch, compare_outputs
 from .registers import STORED, RegisterFile
 from .wishbone import WishboneAccess
 
@@ -289,20 +289,6 @@ class BlockActivity:
 
 
 # -- the scoreboard ------------------------------------------------------------------------
-
-def compare_outputs(cycle, expected, ports, hint):
-    """Compare every output the model gives (``None``: not compared) with the gateware's;
-    return the gateware's values. Raises :class:`~slique.sim.lockstep.Mismatch`."""
-    observed = {}
-    for name, value in expected.items():
-        if value is None:
-            continue
-        observed[name] = ports.sample(name)
-        if observed[name] != value:
-            raise Mismatch(f"cycle {cycle}: {name} is {observed[name]:#x} in the gateware but "
-                           f"{value:#x} in the golden model; {hint}")
-    return observed
-
 
 @dataclass
 class RegisterLockstepResult:
