@@ -13,8 +13,11 @@ from .header_parser import HeaderParser
 from .toeplitz import Toeplitz
 from .flow_table import FlowTable
 from .flow_demux import FlowDemux
+from .packet_admission import PacketAdmission
+from .flow_pipeline import FlowPipeline
 
 
 __all__ = ["ZeroSlique", "BoundedSlique", "choose_storage", "SystolicStorage", "RingStorage", "BurstAdmission", "SidelineReorder",
            "RegisterBank", "RegisterMap", "Register", "RegisterArray", "Field", "TraceStream",
-           "HeaderParser", "Toeplitz", "FlowTable", "FlowDemux"]
+           "HeaderParser", "Toeplitz", "FlowTable", "FlowDemux",
+           "PacketAdmission", "FlowPipeline"]

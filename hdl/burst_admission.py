@@ -262,29 +262,58 @@ class BurstAdmission(wiring.Component):
         config = self._sample_config(m)
 
         # The decision: registers only (flags kept for this cycle's level, configuration and
-        # bucket), and i_stream.valid.
+        # bucket), and the offer.
         below_steady = Signal(init=1)  # level < min(S, B, depth)
         below_burst = Signal(init=1)   # level < min(B, depth)
         has_token = Signal()           # tokens != 0
-        offer = self.i_stream.valid
-        take = Signal()
-        accept = Signal()
-        exhausted = Signal()
-        limit = Signal()
+        outcome = self._admit(m, slique, below_steady=below_steady, below_burst=below_burst,
+                              has_token=has_token)
+
+        self._track_level(m, slique, accept=outcome["written"], below_steady=below_steady,
+                          below_burst=below_burst)
+        self._refill(m, config, take=outcome["take"], has_token=has_token)
+        self._report(m, offer=outcome["offer"], accept=outcome["accept"], take=outcome["take"],
+                     exhausted=outcome["exhausted"], limit=outcome["limit"])
+        return m
+
+    @staticmethod
+    def _rule(m, offer, *, below_steady, below_burst, has_token):
+        """The admission rule for an ``offer``: returns ``take`` (accepted with a token),
+        ``accept``, ``exhausted`` (dropped, BURST_EXHAUSTED) and ``limit`` (dropped,
+        HARD_LIMIT), as signals (shared with :class:`~slique.hdl.PacketAdmission`)."""
+        rule = {name: Signal(name=name) for name in ("take", "accept", "exhausted", "limit")}
         m.d.comb += [
-            take.eq(offer & ~below_steady & below_burst & has_token),
-            accept.eq(offer & below_steady | take),
-            exhausted.eq(offer & ~below_steady & below_burst & ~has_token),
-            limit.eq(offer & ~below_burst),
-            slique.i_stream.valid.eq(accept),
+            rule["take"].eq(offer & ~below_steady & below_burst & has_token),
+            rule["accept"].eq(offer & below_steady | rule["take"]),
+            rule["exhausted"].eq(offer & ~below_steady & below_burst & ~has_token),
+            rule["limit"].eq(offer & ~below_burst),
+        ]
+        return rule
+
+    def _admit(self, m, slique, **flags):
+        """One decision per beat: every beat offered is an offer; an accepted beat goes into
+        the slique (which has room: ``level < B <= depth``). Returns the rule's signals, with
+        ``offer`` and ``written`` (a beat enters the slique)."""
+        offer = self.i_stream.valid
+        rule = self._rule(m, offer, **flags)
+        m.d.comb += [
+            self.i_stream.ready.eq(1),
+            slique.i_stream.valid.eq(rule["accept"]),
             slique.i_stream.payload.eq(self.i_stream.payload),
         ]
+        return dict(rule, offer=offer, written=rule["accept"])
 
-        self._track_level(m, slique, accept=accept, below_steady=below_steady,
-                          below_burst=below_burst)
-        self._refill(m, config, take=take, has_token=has_token)
-        self._report(m, accept=accept, take=take, exhausted=exhausted, limit=limit)
-        return m
+    def _delivered_event(self):
+        """What the ``delivered`` counter counts: every beat taken at ``o_stream``."""
+        return self.o_stream.valid & self.o_stream.ready
+
+    def _trace_tag(self):
+        """The ``tag`` of a trace event: the payload's ``tag`` field (see :func:`tag_field`)."""
+        field = tag_field(self._shape)
+        if field is None:
+            return C(0, TAG_WIDTH)
+        offset, width = field
+        return Value.cast(self.i_stream.payload)[offset:offset + width]
 
     def _sample_config(self, m):
         """Configuration registers: what the decision and the bucket need of the configuration
@@ -406,7 +435,7 @@ class BurstAdmission(wiring.Component):
             has_token.eq(Mux(clamp, capacity != 0, ~empty)),
         ]
 
-    def _report(self, m, *, accept, take, exhausted, limit):
+    def _report(self, m, *, offer, accept, take, exhausted, limit):
         """Decision, counters and trace events, one cycle after the decision."""
         with m.If(limit):
             m.d.sync += self.decision.eq(Decision.HARD_LIMIT)
@@ -419,19 +448,15 @@ class BurstAdmission(wiring.Component):
         with m.Else():
             m.d.sync += self.decision.eq(Decision.NONE)
 
-        delivered = self.o_stream.valid & self.o_stream.ready
-        for counter, event in [(self.offered, self.i_stream.valid), (self.accepted, accept),
+        delivered = self._delivered_event()
+        for counter, event in [(self.offered, offer), (self.accepted, accept),
                                (self.delivered, delivered),
                                (self.dropped_burst_exhausted, exhausted),
                                (self.dropped_hard_limit, limit)]:
             with m.If(event & (counter != (1 << COUNTER_WIDTH) - 1)):
                 m.d.sync += counter.eq(counter + 1)
 
-        field = tag_field(self._shape)
-        tag = C(0, TAG_WIDTH)
-        if field is not None:
-            offset, width = field
-            tag = Value.cast(self.i_stream.payload)[offset:offset + width]
+        tag = self._trace_tag()
         m.d.sync += [
             self.trace.valid.eq(exhausted | limit),
             self.trace.payload.reason.eq(Mux(limit, TraceReason.HARD_LIMIT,

@@ -13,9 +13,12 @@ from .header_parser import HeaderParser
 from .toeplitz import Toeplitz
 from .flow_table import FlowTable
 from .flow_demux import FlowDemux
+from .packet_admission import PacketAdmission
+from .flow_pipeline import FlowPipeline
 from ._ports import SliquePorts
 
 
 __all__ = ["ZeroSlique", "BoundedSlique", "SystolicStorage", "RingStorage", "SliquePorts", "BurstAdmission", "SidelineReorder",
            "RegisterBank", "RegisterFile", "TraceStream",
-           "HeaderParser", "Toeplitz", "FlowTable", "FlowDemux"]
+           "HeaderParser", "Toeplitz", "FlowTable", "FlowDemux",
+           "PacketAdmission", "FlowPipeline"]

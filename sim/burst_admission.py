@@ -211,22 +211,20 @@ class BurstAdmission:
                 value = int(value) & ((1 << self.widths[name]) - 1)
                 changed |= value != self.ports[name]
                 self.ports[name] = value
-        cfg = self._config
         valid = bool(i_stream__valid)
         payload = i_stream__payload & self.mask
         level = self.level
-        below_steady = level < cfg.steady
-        below_burst = level < cfg.burst
-        take = valid and not below_steady and below_burst and self.tokens != 0
-        accept = valid and below_steady or take
-        exhausted = valid and not below_steady and below_burst and self.tokens == 0
-        limit = valid and not below_burst
+        offer = self._offer(valid)
+        take, accept, exhausted, limit = self._rule(offer, level)
+        written = self._written(valid, accept)
 
-        queue = self._slique.step(i_stream__valid=int(accept), i_stream__payload=payload,
+        queue = self._slique.step(i_stream__valid=int(written), i_stream__payload=payload,
                                   o_stream__ready=o_stream__ready)
-        delivered = bool(queue.o_stream__valid and o_stream__ready)
+        ready = self._ready(queue)
+        delivered = bool(queue.o_stream__valid and o_stream__ready) and \
+            self._counts_as_delivered(queue.o_stream__payload)
         ports = AdmissionPorts(
-            i_stream__ready=1,
+            i_stream__ready=ready,
             o_stream__valid=queue.o_stream__valid,
             o_stream__payload=queue.o_stream__payload,
             level=level,
@@ -255,13 +253,46 @@ class BurstAdmission:
             reason = None
         self._trace = (None if reason is None
                        else pack_trace_event(reason, self.queue, self._tag_of(payload)))
-        self.offered = min(self.offered + valid, _COUNTER_MAX)
+        self._advance(valid and ready, payload, accept)
+        self.offered = min(self.offered + offer, _COUNTER_MAX)
         self.accepted = min(self.accepted + accept, _COUNTER_MAX)
         self.delivered = min(self.delivered + delivered, _COUNTER_MAX)
         self.dropped_burst_exhausted = min(self.dropped_burst_exhausted + exhausted,
                                            _COUNTER_MAX)
         self.dropped_hard_limit = min(self.dropped_hard_limit + limit, _COUNTER_MAX)
         return ports
+
+    def _rule(self, offer, level):
+        """``(take, accept, exhausted, limit)`` for an ``offer`` at ``level`` (the rule)."""
+        cfg = self._config
+        below_steady = level < cfg.steady
+        below_burst = level < cfg.burst
+        take = offer and not below_steady and below_burst and self.tokens != 0
+        accept = offer and below_steady or take
+        exhausted = offer and not below_steady and below_burst and self.tokens == 0
+        limit = offer and not below_burst
+        return take, accept, exhausted, limit
+
+    # What a beat is: here every beat is a decision (PacketAdmission overrides these).
+
+    def _offer(self, valid):
+        """Whether this cycle's beat is an offer to decide on."""
+        return valid
+
+    def _written(self, valid, accept):
+        """Whether this cycle's beat goes into the slique."""
+        return accept
+
+    def _ready(self, queue):
+        """``i_stream.ready`` this cycle, given the slique's ports (``queue``)."""
+        return 1
+
+    def _counts_as_delivered(self, payload):
+        """Whether a beat taken at ``o_stream`` counts in ``delivered``."""
+        return True
+
+    def _advance(self, taken, payload, accept):
+        """The clock edge of any per-packet state (none here)."""
 
     def _refill(self, take):
         """The bucket's clock edge (uses the configuration of this cycle; see the gateware)."""
