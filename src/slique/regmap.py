@@ -32,6 +32,9 @@ __all__ = ["DESCRIPTIONS", "markdown", "document", "constants", "constants_modul
 DESCRIPTIONS = (
     "slique.hdl.trace_stream:TRACE_REGISTERS",
     "slique.hdl.dma.registers:DMA_REGISTERS",
+    "slique.hdl.block_registers:ADMISSION_REGISTERS",
+    "slique.hdl.block_registers:REORDER_REGISTERS",
+    "slique.hdl.block_registers:DEMUX_REGISTERS",
 )
 
 #: Where the generated register map lives, from the root of the source tree.
