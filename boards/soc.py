@@ -1,0 +1,109 @@
+"""The register side of a board: a UART bridge in front of register banks.
+
+:class:`BridgeSoC` puts a :class:`~slique.hdl.UartBridge` in front of a list of
+:class:`~slique.hdl.RegisterBank`: bank ``i`` answers the word addresses
+``i * BANK_WORDS .. (i + 1) * BANK_WORDS - 1`` (byte offsets ``i * 0x4000 + offset``); bank 0
+is the bridge's own (:data:`~slique.hdl.uart_bridge.BRIDGE_REGISTERS`, its counters wired
+here). An address in no bank is answered with ``err`` the cycle after it is requested, so the
+host gets ``BUS_ERROR`` rather than a hang. The board top drives the other banks' ports.
+"""
+
+from amaranth import *
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from slique.hdl.register_bank import RegisterBank
+from slique.hdl.uart_bridge import (ADDR_WIDTH, BRIDGE_ID, BRIDGE_REGISTERS, DEFAULT_DIVISOR,
+                                    DEFAULT_MAX_BURST, DEFAULT_TIMEOUT, Status, StrayByte,
+                                    UartBridge, frame_counter_name, stray_counter_name)
+
+
+__all__ = ["BridgeSoC", "BANK_ADDR_WIDTH", "BANK_WORDS", "register_address", "bank"]
+
+
+#: Word-address bits inside one bank's window.
+BANK_ADDR_WIDTH = 12
+BANK_WORDS = 1 << BANK_ADDR_WIDTH
+
+
+def bank(registers, **options):
+    """A :class:`RegisterBank` for a :class:`BridgeSoC` window (``unmapped="err"``)."""
+    return RegisterBank(registers, unmapped="err", addr_width=BANK_ADDR_WIDTH, **options)
+
+
+def register_address(bank_index, offset):
+    """The bridge's word address of the register at byte ``offset`` of bank ``bank_index``."""
+    return bank_index * BANK_WORDS + offset // 4
+
+
+class BridgeSoC(wiring.Component):
+    """A UART bridge and register banks.
+
+    Parameters
+    ----------
+    banks : list of RegisterBank
+        Banks 1, 2, ... (made with :func:`bank`); bank 0 is the bridge's own.
+    divisor, max_burst, timeout : int
+        Of the :class:`~slique.hdl.UartBridge`.
+
+    Attributes
+    ----------
+    rx : ``In(1)``
+    tx : ``Out(1)``
+    banks : list of RegisterBank
+        Every bank, the bridge's first.
+    """
+
+    def __init__(self, banks=(), *, divisor=DEFAULT_DIVISOR, max_burst=DEFAULT_MAX_BURST,
+                 timeout=DEFAULT_TIMEOUT):
+        self.bridge = UartBridge(divisor=divisor, max_burst=max_burst, timeout=timeout)
+        self.banks = [bank(BRIDGE_REGISTERS), *banks]
+        if len(self.banks) > 1 << (ADDR_WIDTH - BANK_ADDR_WIDTH):
+            raise ValueError(f"At most {1 << (ADDR_WIDTH - BANK_ADDR_WIDTH)} banks, not "
+                             f"{len(self.banks)}")
+        for index, register_bank in enumerate(self.banks):
+            if register_bank.bus.adr.shape().width != BANK_ADDR_WIDTH or \
+                    register_bank.pipelined:
+                raise ValueError(f"Bank {index} must be a classic RegisterBank with addr_width="
+                                 f"{BANK_ADDR_WIDTH}: make it with slique.boards.soc.bank()")
+        super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.bridge = bridge = self.bridge
+        m.d.comb += [bridge.rx.eq(self.rx), self.tx.eq(bridge.tx)]
+
+        own = self.banks[0]
+        m.d.comb += own.BRIDGE_ID.r_data.eq(BRIDGE_ID)
+        for status in Status:
+            m.d.comb += getattr(own, frame_counter_name(status)).inc.eq(
+                bridge.frame_done.valid & (bridge.frame_done.payload == status))
+        for reason in StrayByte:
+            m.d.comb += getattr(own, stray_counter_name(reason)).inc.eq(
+                bridge.stray_byte.valid & (bridge.stray_byte.payload == reason))
+
+        bus = bridge.bus
+        select = bus.adr[BANK_ADDR_WIDTH:]
+        hit = Signal()
+        for index, register_bank in enumerate(self.banks):
+            m.submodules[f"bank{index}"] = register_bank
+            target = register_bank.bus
+            chosen = select == index
+            m.d.comb += [
+                target.adr.eq(bus.adr[:BANK_ADDR_WIDTH]),
+                target.dat_w.eq(bus.dat_w),
+                target.sel.eq(bus.sel),
+                target.we.eq(bus.we),
+                target.cyc.eq(bus.cyc & chosen),
+                target.stb.eq(bus.stb & chosen),
+            ]
+            with m.If(chosen):
+                m.d.comb += [hit.eq(1), bus.dat_r.eq(target.dat_r), bus.ack.eq(target.ack)]
+                if hasattr(target, "err"):
+                    m.d.comb += bus.err.eq(target.err)
+        # No bank there: err, the cycle after the request (and not again until it is dropped).
+        nowhere = Signal()
+        m.d.sync += nowhere.eq(bus.cyc & bus.stb & ~hit & ~nowhere)
+        with m.If(nowhere):
+            m.d.comb += bus.err.eq(1)
+        return m

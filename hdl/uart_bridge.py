@@ -1,0 +1,468 @@
+"""UART-to-Wishbone bridge: the host reads and writes the register banks over a serial line.
+
+Protocol (version 1)
+====================
+Bytes are 8N1. Every request gets exactly one reply; the host sends the next request only
+after the reply to the last one (bytes that arrive while the bridge executes or replies are
+dropped and counted). Multi-byte fields are big-endian. The checksum is CRC-16/IBM-3740
+(CCITT-FALSE: polynomial 0x1021, initial value 0xFFFF, no reflection, no final XOR) over
+every byte after the start byte, sent high byte first.
+
+Request::
+
+    0xA5 | TAG | OP | COUNT | ADDR_H | ADDR_L | DATA (4 x COUNT bytes, writes only) | CRC_H | CRC_L
+
+Reply::
+
+    0x5A | TAG | OP | STATUS | DONE | DATA (4 x DONE bytes, reads only) | CRC_H | CRC_L
+
+- ``TAG`` is any byte the host chooses; the reply carries it back (0 when the frame ended
+  before its tag), so a host matches replies to requests and drops stale ones. The reply
+  carries ``OP`` back too (0 when the frame ended before it), so that it tells its own length:
+  ``DATA`` is there when ``OP`` is a read (bit 0 clear), ``4 x DONE`` bytes.
+- ``OP`` (:class:`Opcode`): bit 0 write, bit 1 fixed address (every word at ``ADDR``, to pop a
+  FIFO-like register; otherwise ``ADDR, ADDR + 1, ...``); other bits must be 0.
+- ``COUNT``: words, 1 to ``max_burst`` (64 by default).
+- ``ADDR``: the Wishbone word address of the first word (register byte offset >> 2).
+- ``DONE``: words completed; equal to ``COUNT`` when ``STATUS`` is ``OK``.
+- ``STATUS`` (:class:`Status`): ``OK``; ``BAD_CRC``, ``BAD_OPCODE``, ``BAD_COUNT``,
+  ``TRUNCATED`` (more than ``timeout`` clocks between two bytes of a frame), ``FRAMING`` (a
+  byte of the frame had a low stop bit, or the line went to break): nothing was executed, and
+  ``BAD_OPCODE`` / ``BAD_COUNT`` are sent as soon as the faulty byte arrives; ``BUS_ERROR``
+  (the bus answered ``err``) and ``BUS_TIMEOUT`` (no answer in ``bus_timeout`` clocks): the
+  first ``DONE`` words were done, the rest not.
+
+A write burst is executed only after its checksum is checked (it is held in a buffer of
+``max_burst`` words, one or two block RAMs), so a corrupted frame never writes. Bytes outside
+a frame that are not 0xA5 are garbage: dropped and counted; after any error the bridge hunts
+for 0xA5 again, so garbage on the line costs at most one error reply (when it holds a 0xA5)
+and a timeout. The host recovers from anything by waiting ``timeout`` clocks, emptying its
+input and resending (:class:`slique.boards.bridge.BridgeClient` does).
+
+Baud rate
+=========
+The iCEBreaker's FT2232H makes its baud rates as 12 MHz / n (n = 1, 2, 3, 4, ... with
+fractions above 2): 12, 6, 4, 3 Mbaud. The bridge runs in the board's 12 MHz clock domain
+and its receiver needs at least 4 clocks per bit to find the middle of a bit to within a
+clock, so 3 Mbaud (``divisor = 4``, exactly 12 MHz / 4 on both sides) is the fastest rate the
+link holds at 12 MHz: 300 kB/s, a 4-byte read in about 50 us of line time. Faster needs a PLL
+clock for the UART (48 MHz would give 12 Mbaud), left for later.
+
+Events
+======
+``frame_done`` is valid for one cycle per reply, with its :class:`Status`, as the last byte of
+the reply is taken by the transmitter; ``stray_byte`` for one cycle per byte that is not part
+of a frame (:class:`StrayByte`: ``GARBAGE`` while hunting, ``LINE_FRAMING`` for a framing
+error while hunting, ``DROPPED`` while the bridge checks, executes or replies). The two may
+fire in the same cycle. So ``frames started == replies == frame_done beats``, and ``bytes on
+the line == bytes in frames + stray_byte beats`` (the receiver is always read: it never
+overruns).
+"""
+
+import enum as py_enum
+
+from amaranth import *
+from amaranth.lib import data, enum, stream, wiring
+from amaranth.lib.crc import catalog
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+from . import wishbone
+from .registers import Register, RegisterMap
+from .uart_rx import UartRx, check_divisor
+from .uart_tx import UartTx
+
+
+__all__ = ["UartBridge", "Opcode", "Status", "StrayByte", "REQUEST_START", "REPLY_START",
+           "CRC", "DEFAULT_DIVISOR", "DEFAULT_MAX_BURST", "DEFAULT_TIMEOUT", "ADDR_WIDTH",
+           "OPCODE_MASK", "BRIDGE_REGISTERS", "BRIDGE_ID", "frame_counter_name",
+           "stray_counter_name"]
+
+
+REQUEST_START = 0xA5
+REPLY_START = 0x5A
+
+#: The checksum of requests and replies: CRC-16/IBM-3740 over 8-bit words.
+CRC = catalog.CRC16_IBM_3740(data_width=8)
+
+#: 3 Mbaud at the iCEBreaker's 12 MHz.
+DEFAULT_DIVISOR = 4
+DEFAULT_MAX_BURST = 64
+#: 1 ms at 12 MHz: longer than any gap inside a USB transfer from the host.
+DEFAULT_TIMEOUT = 12_000
+DEFAULT_BUS_TIMEOUT = 255
+
+#: Width of ``ADDR`` and of the bridge's Wishbone ``adr`` (a word address).
+ADDR_WIDTH = 16
+
+#: The bits of ``OP`` that mean something.
+OPCODE_MASK = 0b11
+
+
+class Opcode(py_enum.IntEnum):
+    """``OP`` of a request."""
+    READ = 0b00
+    WRITE = 0b01
+    READ_FIXED = 0b10
+    WRITE_FIXED = 0b11
+
+
+class Status(enum.Enum, shape=8):
+    """``STATUS`` of a reply."""
+    OK = 0
+    BAD_CRC = 1
+    BAD_OPCODE = 2
+    BAD_COUNT = 3
+    TRUNCATED = 4
+    FRAMING = 5
+    BUS_ERROR = 6
+    BUS_TIMEOUT = 7
+
+
+class StrayByte(enum.Enum, shape=2):
+    """Why a byte was not part of a frame (``stray_byte``)."""
+    GARBAGE = 0
+    LINE_FRAMING = 1
+    DROPPED = 2
+
+
+#: What ``BRIDGE_ID`` reads: "SLQ" and the protocol version.
+BRIDGE_ID = 0x534C5101
+
+
+def frame_counter_name(status):
+    """``"BRIDGE_FRAMES_OK"``: the counter of replies with ``status``."""
+    return f"BRIDGE_FRAMES_{status.name}"
+
+
+def stray_counter_name(reason):
+    """``"BRIDGE_STRAY_GARBAGE"``: the counter of stray bytes for ``reason``."""
+    return f"BRIDGE_STRAY_{reason.name}"
+
+
+#: The bridge's own registers (bank 0 of a :class:`slique.boards.soc.BridgeSoC`).
+BRIDGE_REGISTERS = RegisterMap("bridge", doc=(
+    "The UART-to-Wishbone bridge (`slique.hdl.UartBridge`): identification, a scratch "
+    "register and its outcome counters. Every request gets one reply, so the sum of the "
+    "BRIDGE_FRAMES_* counters is the number of frames started; bytes on the line are the "
+    "bytes in frames plus the sum of the BRIDGE_STRAY_* counters. A read of a counter through "
+    "the bridge is itself counted once its reply has gone out, so it shows in the next read."),
+    registers=[
+        Register("BRIDGE_ID", 0x00, "r", doc=f"Reads {BRIDGE_ID:#010x}: \"SLQ\" and the "
+                                             f"protocol version (1)."),
+        Register("BRIDGE_SCRATCH", 0x04, "rw", doc="Any value; for link tests."),
+        *[Register(frame_counter_name(status), 0x10 + 4 * status.value, "rc",
+                   doc=f"Replies with status {status.name}. Read-to-clear, saturating.")
+          for status in Status],
+        *[Register(stray_counter_name(reason), 0x30 + 4 * reason.value, "rc",
+                   doc=f"Bytes outside frames: {reason.name}. Read-to-clear, saturating.")
+          for reason in StrayByte],
+    ])
+
+
+class UartBridge(wiring.Component):
+    """A Wishbone initiator driven by framed requests on a UART (see the module documentation).
+
+    Parameters
+    ----------
+    divisor : int
+        Clocks per bit of the UART, at least 4 (4: 3 Mbaud at 12 MHz).
+    max_burst : int
+        Largest ``COUNT``, 1 to 255.
+    timeout : int
+        Clocks of silence inside a frame after which it is ``TRUNCATED``.
+    bus_timeout : int
+        Clocks the bus has to answer an access before ``BUS_TIMEOUT``.
+
+    Attributes
+    ----------
+    rx : ``In(1)``
+        The host's transmit line.
+    tx : ``Out(1)``
+        The line to the host.
+    bus : ``Out(wishbone.Signature(addr_width=16, data_width=32, granularity=8, features={"err"}))``
+        The initiator; classic cycles, every byte selected.
+    frame_done : ``Out(stream.Signature(Status, always_ready=True))``
+        One beat per reply, with its status.
+    stray_byte : ``Out(stream.Signature(StrayByte, always_ready=True))``
+        One beat per byte outside a frame, with the reason.
+    """
+
+    def __init__(self, *, divisor=DEFAULT_DIVISOR, max_burst=DEFAULT_MAX_BURST,
+                 timeout=DEFAULT_TIMEOUT, bus_timeout=DEFAULT_BUS_TIMEOUT):
+        self.divisor = check_divisor(divisor)
+        if isinstance(max_burst, bool) or not isinstance(max_burst, int) or \
+                not 1 <= max_burst <= 255:
+            raise ValueError(f"max_burst must be an integer from 1 to 255 (COUNT is one byte), "
+                             f"not {max_burst!r}")
+        for name, value in [("timeout", timeout), ("bus_timeout", bus_timeout)]:
+            if isinstance(value, bool) or not isinstance(value, int) or value < 1:
+                raise ValueError(f"{name} must be a positive number of clocks, not {value!r}")
+        if timeout <= 10 * divisor:
+            raise ValueError(f"timeout ({timeout} clocks) must be longer than one byte "
+                             f"({10 * divisor} clocks)")
+        self.max_burst = max_burst
+        self.timeout = timeout
+        self.bus_timeout = bus_timeout
+        super().__init__({
+            "rx": In(1, init=1),
+            "tx": Out(1, init=1),
+            "bus": Out(wishbone.Signature(addr_width=ADDR_WIDTH, data_width=32, granularity=8,
+                                          features={"err"})),
+            "frame_done": Out(stream.Signature(Status, always_ready=True)),
+            "stray_byte": Out(stream.Signature(StrayByte, always_ready=True)),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.receiver = receiver = UartRx(self.divisor)
+        m.submodules.transmitter = transmitter = UartTx(self.divisor)
+        m.d.comb += [receiver.rx.eq(self.rx), self.tx.eq(transmitter.tx)]
+        m.submodules.rx_crc = rx_crc = CRC.create()
+        m.submodules.tx_crc = tx_crc = CRC.create()
+        m.submodules.buffer = buffer = Memory(shape=32, depth=self.max_burst, init=[])
+        write_port = buffer.write_port()
+        read_port = buffer.read_port(transparent_for=())
+
+        byte = receiver.o_stream.payload
+        arrived = Signal()  # a byte is taken from the receiver this cycle (it always is)
+        m.d.comb += [receiver.o_stream.ready.eq(1), arrived.eq(receiver.o_stream.valid)]
+
+        tag = Signal(8)
+        opcode = Signal(8)
+        count = Signal(8)
+        address = Signal(ADDR_WIDTH)
+        word = Signal(32)            # write data being assembled, or read data being sent
+        byte_index = Signal(2)       # byte of the word
+        word_index = Signal(range(self.max_burst + 1))
+        status = Signal(Status)
+        done = Signal(8)
+        silence = Signal(range(self.timeout + 1))
+        bus_wait = Signal(range(self.bus_timeout + 1))
+        writing = opcode[0]
+        fixed = opcode[1]
+
+        m.d.comb += self.frame_done.payload.eq(status)
+        frame_event = self.frame_done.valid
+        byte_event = self.stray_byte.valid
+        byte_event_kind = self.stray_byte.payload
+
+        def fail(reason):
+            m.d.sync += [status.eq(reason), done.eq(0)]
+            m.next = "REPLY_START"
+
+        # Inside a frame: every byte goes into the checksum, silence is timed.
+        in_frame = Signal()
+        m.d.comb += [rx_crc.data.eq(byte.data), rx_crc.valid.eq(in_frame & arrived)]
+        with m.If(in_frame):
+            with m.If(arrived):
+                m.d.sync += silence.eq(0)
+            with m.Else():
+                m.d.sync += silence.eq(silence + 1)
+
+        def frame_byte(then):
+            """In a frame state: a byte moves on with ``then(data)``; a framing error or
+            silence ends the frame."""
+            m.d.comb += in_frame.eq(1)
+            with m.If(arrived & byte.framing_error):
+                fail(Status.FRAMING)
+            with m.Elif(arrived):
+                then(byte.data)
+            with m.Elif(silence == self.timeout - 1):
+                fail(Status.TRUNCATED)
+
+        with m.FSM():
+            with m.State("HUNT"):
+                with m.If(arrived):
+                    with m.If(byte.framing_error):
+                        m.d.comb += [byte_event.eq(1),
+                                     byte_event_kind.eq(StrayByte.LINE_FRAMING)]
+                    with m.Elif(byte.data == REQUEST_START):
+                        m.d.comb += rx_crc.start.eq(1)
+                        m.d.sync += [silence.eq(0), tag.eq(0), opcode.eq(0)]
+                        m.next = "TAG"
+                    with m.Else():
+                        m.d.comb += [byte_event.eq(1), byte_event_kind.eq(StrayByte.GARBAGE)]
+
+            with m.State("TAG"):
+                def take_tag(value):
+                    m.d.sync += tag.eq(value)
+                    m.next = "OP"
+                frame_byte(take_tag)
+
+            with m.State("OP"):
+                def take_opcode(value):
+                    m.d.sync += opcode.eq(value)
+                    with m.If(value[2:] != 0):
+                        fail(Status.BAD_OPCODE)
+                    with m.Else():
+                        m.next = "COUNT"
+                frame_byte(take_opcode)
+
+            with m.State("COUNT"):
+                def take_count(value):
+                    m.d.sync += count.eq(value)
+                    with m.If((value == 0) | (value > self.max_burst)):
+                        fail(Status.BAD_COUNT)
+                    with m.Else():
+                        m.next = "ADDR_H"
+                frame_byte(take_count)
+
+            with m.State("ADDR_H"):
+                def take_high(value):
+                    m.d.sync += address[8:].eq(value)
+                    m.next = "ADDR_L"
+                frame_byte(take_high)
+
+            with m.State("ADDR_L"):
+                def take_low(value):
+                    m.d.sync += [address[:8].eq(value), word_index.eq(0), byte_index.eq(0)]
+                    with m.If(writing):
+                        m.next = "DATA"
+                    with m.Else():
+                        m.next = "CRC_H"
+                frame_byte(take_low)
+
+            with m.State("DATA"):
+                def take_data(value):
+                    assembled = Cat(value, word[:24])
+                    m.d.sync += [word.eq(assembled), byte_index.eq(byte_index + 1)]
+                    with m.If(byte_index == 3):
+                        m.d.comb += [write_port.addr.eq(word_index), write_port.data.eq(assembled),
+                                     write_port.en.eq(1)]
+                        m.d.sync += word_index.eq(word_index + 1)
+                        with m.If(word_index == count - 1):
+                            m.next = "CRC_H"
+                frame_byte(take_data)
+
+            with m.State("CRC_H"):
+                def take_crc_high(value):
+                    m.next = "CRC_L"
+                frame_byte(take_crc_high)
+
+            with m.State("CRC_L"):
+                def take_crc_low(value):
+                    m.next = "CHECK"
+                frame_byte(take_crc_low)
+
+            with m.State("CHECK"):  # the checksum register has taken the last byte
+                drop_while_busy(m, arrived, byte_event, byte_event_kind)
+                with m.If(rx_crc.match_detected):
+                    m.d.sync += [word_index.eq(0), done.eq(0), status.eq(Status.OK)]
+                    m.next = "FETCH"
+                with m.Else():
+                    fail(Status.BAD_CRC)
+
+            with m.State("FETCH"):  # the buffer's read port shows word_index next cycle
+                drop_while_busy(m, arrived, byte_event, byte_event_kind)
+                m.d.comb += read_port.addr.eq(word_index)
+                m.d.sync += bus_wait.eq(0)
+                m.next = "ACCESS"
+
+            with m.State("ACCESS"):
+                drop_while_busy(m, arrived, byte_event, byte_event_kind)
+                m.d.comb += [
+                    read_port.addr.eq(word_index),
+                    self.bus.cyc.eq(1),
+                    self.bus.stb.eq(1),
+                    self.bus.we.eq(writing),
+                    self.bus.sel.eq(0b1111),
+                    self.bus.adr.eq(Mux(fixed, address, address + word_index)),
+                    self.bus.dat_w.eq(read_port.data),
+                ]
+                m.d.sync += bus_wait.eq(bus_wait + 1)
+                with m.If(self.bus.ack):
+                    with m.If(~writing):
+                        m.d.comb += [write_port.addr.eq(word_index),
+                                     write_port.data.eq(self.bus.dat_r), write_port.en.eq(1)]
+                    m.d.sync += [word_index.eq(word_index + 1), done.eq(done + 1)]
+                    with m.If(word_index == count - 1):
+                        m.next = "REPLY_START"
+                    with m.Else():
+                        m.next = "FETCH"
+                with m.Elif(self.bus.err):
+                    m.d.sync += status.eq(Status.BUS_ERROR)
+                    m.next = "REPLY_START"
+                with m.Elif(bus_wait == self.bus_timeout - 1):
+                    m.d.sync += status.eq(Status.BUS_TIMEOUT)
+                    m.next = "REPLY_START"
+
+            # The reply: start byte, then TAG, STATUS, DONE, read data and the CRC, each byte
+            # offered to the transmitter until it takes it.
+            sent = Signal()
+            m.d.comb += [sent.eq(transmitter.i_stream.valid & transmitter.i_stream.ready),
+                         tx_crc.data.eq(transmitter.i_stream.payload)]
+
+            def send(value, then, checksum=True):
+                m.d.comb += [transmitter.i_stream.payload.eq(value),
+                             transmitter.i_stream.valid.eq(1),
+                             tx_crc.valid.eq(sent & checksum)]
+                with m.If(sent):
+                    then()
+
+            def go(state):
+                return lambda: setattr(m, "next", state)
+
+            with m.State("REPLY_START"):
+                drop_while_busy(m, arrived, byte_event, byte_event_kind)
+                m.d.comb += tx_crc.start.eq(1)
+                send(REPLY_START, go("REPLY_TAG"), checksum=False)
+            with m.State("REPLY_TAG"):
+                drop_while_busy(m, arrived, byte_event, byte_event_kind)
+                send(tag, go("REPLY_OP"))
+            with m.State("REPLY_OP"):
+                drop_while_busy(m, arrived, byte_event, byte_event_kind)
+                send(opcode, go("REPLY_STATUS"))
+            with m.State("REPLY_STATUS"):
+                drop_while_busy(m, arrived, byte_event, byte_event_kind)
+                send(status.as_value(), go("REPLY_DONE"))
+            with m.State("REPLY_DONE"):
+                drop_while_busy(m, arrived, byte_event, byte_event_kind)
+
+                def after_done():
+                    m.d.sync += word_index.eq(0)
+                    with m.If(~writing & (done != 0)):  # read data, also before a bus error
+                        m.next = "REPLY_LOAD"
+                    with m.Else():
+                        m.next = "REPLY_CRC_H"
+                send(done, after_done)
+            with m.State("REPLY_LOAD"):
+                drop_while_busy(m, arrived, byte_event, byte_event_kind)
+                m.d.comb += read_port.addr.eq(word_index)
+                m.d.sync += byte_index.eq(0)
+                m.next = "REPLY_WORD"
+            with m.State("REPLY_WORD"):
+                drop_while_busy(m, arrived, byte_event, byte_event_kind)
+                m.d.comb += read_port.addr.eq(word_index)
+                m.d.sync += word.eq(read_port.data)
+                m.next = "REPLY_DATA"
+            with m.State("REPLY_DATA"):
+                drop_while_busy(m, arrived, byte_event, byte_event_kind)
+
+                def after_byte():
+                    m.d.sync += [word.eq(Cat(C(0, 8), word[:24])),
+                                 byte_index.eq(byte_index + 1)]
+                    with m.If(byte_index == 3):
+                        m.d.sync += word_index.eq(word_index + 1)
+                        with m.If(word_index == done - 1):
+                            m.next = "REPLY_CRC_H"
+                        with m.Else():
+                            m.next = "REPLY_LOAD"
+                send(word[24:], after_byte)
+            with m.State("REPLY_CRC_H"):
+                drop_while_busy(m, arrived, byte_event, byte_event_kind)
+                send(tx_crc.crc[8:], go("REPLY_CRC_L"), checksum=False)
+            with m.State("REPLY_CRC_L"):
+                drop_while_busy(m, arrived, byte_event, byte_event_kind)
+
+                def finish():
+                    m.d.comb += frame_event.eq(1)
+                    m.next = "HUNT"
+                send(tx_crc.crc[:8], finish, checksum=False)
+        return m
+
+
+def drop_while_busy(m, arrived, byte_event, byte_event_kind):
+    """A byte that arrives while the bridge checks, executes or replies is dropped (counted)."""
+    with m.If(arrived):
+        m.d.comb += [byte_event.eq(1), byte_event_kind.eq(StrayByte.DROPPED)]
