@@ -57,6 +57,8 @@ masks ``ADVTXD_DCMD_EOP``, ``ADVTXD_DCMD_IFCS``, ``ADVTXD_DCMD_RS``, ``ADVTXD_DC
 ``RXD_STAT_EOP``, all derived from the layouts.
 """
 
+import functools
+
 from amaranth.hdl import Shape
 from amaranth.lib import data
 
@@ -221,32 +223,43 @@ def _inner_layout(shape):
     return inner if isinstance(inner, data.StructLayout) else None
 
 
-def _pack(layout, values, where):
+@functools.lru_cache(maxsize=None)
+def _plan(layout):
+    """``(size, ((name, offset, width, inner plan or None), ...))`` of a layout: what
+    pack / unpack walk, read once from the Struct (Amaranth's introspection is slow)."""
     layout = _layout(layout)
-    unknown = set(values) - {name for name, _ in layout}
-    if unknown:
-        raise KeyError(f"{where}: no field(s) {', '.join(sorted(unknown))}; the fields are "
-                       f"{', '.join(name for name, _ in layout)}")
-    packed = 0
+    fields = []
     for name, field in layout:
-        value = values.get(name, 0)
         inner = _inner_layout(field.shape)
+        fields.append((name, field.offset, Shape.cast(field.shape).width,
+                       _plan(inner) if inner is not None else None))
+    return layout.size, tuple(fields)
+
+
+def _pack(plan, values, where):
+    _, fields = plan
+    if not values.keys() <= {name for name, *_ in fields}:
+        unknown = set(values) - {name for name, *_ in fields}
+        raise KeyError(f"{where}: no field(s) {', '.join(sorted(unknown))}; the fields are "
+                       f"{', '.join(name for name, *_ in fields)}")
+    packed = 0
+    for name, offset, width, inner in fields:
+        value = values.get(name, 0)
         if isinstance(value, dict):
             if inner is None:
-                raise TypeError(f"{where}.{name} is a {field.width}-bit field, not a struct")
+                raise TypeError(f"{where}.{name} is a {width}-bit field, not a struct")
             value = _pack(inner, value, f"{where}.{name}")
         value = int(getattr(value, "value", value))
-        if not 0 <= value < 1 << field.width:
-            raise ValueError(f"{where}.{name} = {value} does not fit in {field.width} bits")
-        packed |= value << field.offset
+        if not 0 <= value < 1 << width:
+            raise ValueError(f"{where}.{name} = {value} does not fit in {width} bits")
+        packed |= value << offset
     return packed
 
 
-def _unpack(layout, packed):
+def _unpack(plan, packed):
     values = {}
-    for name, field in _layout(layout):
-        raw = (packed >> field.offset) & ((1 << field.width) - 1)
-        inner = _inner_layout(field.shape)
+    for name, offset, width, inner in plan[1]:
+        raw = (packed >> offset) & ((1 << width) - 1)
         values[name] = _unpack(inner, raw) if inner is not None else raw
     return values
 
@@ -256,16 +269,17 @@ def pack_descriptor(layout, fields):
     fields are ``fields``: a nested dict (``{"cmd_type_len": {"eop": 1}}``); missing fields are
     0. Raises :exc:`KeyError` for an unknown field and :exc:`ValueError` for a value that does
     not fit."""
-    packed = _pack(layout, fields, getattr(layout, "__name__", "descriptor"))
-    return packed.to_bytes(_layout(layout).size // 8, "little")
+    plan = _plan(layout)
+    packed = _pack(plan, fields, getattr(layout, "__name__", "descriptor"))
+    return packed.to_bytes(plan[0] // 8, "little")
 
 
 def unpack_descriptor(layout, raw):
     """The nested dict of every field of the descriptor ``raw`` (16 bytes) read as ``layout``."""
-    size = _layout(layout).size // 8
-    if len(raw) != size:
-        raise ValueError(f"A descriptor is {size} bytes, not {len(raw)}")
-    return _unpack(layout, int.from_bytes(raw, "little"))
+    plan = _plan(layout)
+    if len(raw) != plan[0] // 8:
+        raise ValueError(f"A descriptor is {plan[0] // 8} bytes, not {len(raw)}")
+    return _unpack(plan, int.from_bytes(raw, "little"))
 
 
 def field_position(layout, path):

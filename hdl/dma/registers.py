@@ -85,8 +85,7 @@ COUNTERS = {
         "It is dropped whole: no descriptor is written back, RDH does not move (buffers of "
         "descriptors it was partly written into may hold part of it).")),
     "GPRC": (0x4074, 1, "Good RX frames: written to host memory and written back (EOP, DD)."),
-    "GPTC": (0x4080, 1, "Good TX frames: sent whole on the TX stream (ended with `last`, "
-                        "without `abort`)."),
+    "GPTC": (0x4080, 1, "Good TX frames: sent whole on the TX stream (ended with `last`)."),
     "GORCL": (0x4088, OCTET_INC_WIDTH, (
         "Octets of the good RX frames (GPRC). 32-bit and saturating like every counter "
         "here: read it at least every 2**32 octets (GORCH reads 0).")),
@@ -102,8 +101,8 @@ COUNTERS = {
         "Total RX frames offered on the RX stream, whatever became of them. RX conservation: "
         "`TPR == GPRC + MPC + ROC + sum(RQDPC(n))`.")),
     "TPT": (0x40D4, 1, (
-        "Total TX frames the engine took from the rings, up to EOP or up to the descriptor "
-        "that stopped the queue: `TPT == GPTC + HTDPMC`.")),
+        "Total TX frames the engine took from the rings: a frame counts once its first "
+        "descriptor has been read, and ends good or discarded: `TPT == GPTC + HTDPMC`.")),
 }
 
 
@@ -158,7 +157,9 @@ def _ring_registers(prefix, base, queues, direction):
                 f"{ring} length in bytes: 16 x descriptors, a non-zero multiple of 128. "
                 f"Stored as written; when the queue is enabled with a length of zero or not a "
                 f"multiple of 128, the engine clears ENABLE at once, sets {prefix}QERR."
-                f"RING_LENGTH and touches no memory. {_LATCHED}")),
+                f"RING_LENGTH and touches no memory. All the checks at enable (ring length, "
+                f"head and tail, window, SRRCTL) are made together and set every bit that "
+                f"applies. {_LATCHED}")),
         ], doc=f"{ring} length."),
         RegisterArray(f"{prefix}DH", base + 0x10, queues, QUEUE_STRIDE, fields=[
             Field("HEAD", (15, 0), "rw", (
@@ -175,8 +176,9 @@ def _ring_registers(prefix, base, queues, direction):
             Field("TAIL", (15, 0), "rw", (
                 f"{ring} tail: one past the last descriptor software has handed over. A tail "
                 f"at or beyond the ring's end ({prefix}DLEN / 16) while the queue is enabled "
-                f"(written, or found at enable) stops the queue: ENABLE cleared, "
-                f"{prefix}QERR.TAIL set, no descriptor at or after the head fetched.")),
+                f"(written, or found at enable), or a head beyond it at enable, stops the "
+                f"queue: ENABLE cleared, {prefix}QERR.TAIL set, no descriptor at or after the "
+                f"head fetched.")),
         ], doc=f"{ring} tail (software)."),
     ]
 
@@ -205,7 +207,7 @@ def _tx_error_register(queues):
         Field("RING_LENGTH", int(TxQueueError.RING_LENGTH), "w1c",
               "TDLEN was zero or not a multiple of 128 when the queue was enabled."),
         Field("TAIL", int(TxQueueError.TAIL), "w1c",
-              "TDT was at or beyond the ring's end (TDLEN / 16)."),
+              "TDT (or, at enable, TDH) was at or beyond the ring's end (TDLEN / 16)."),
         Field("DESCRIPTOR", int(TxQueueError.DESCRIPTOR), "w1c", (
             "A descriptor of the frame at TDH was refused: DTALEN 0, DEXT clear or DTYP not "
             "data (3), the frame longer than 9728 bytes (MAX_FRAME_BYTES), or no EOP within "
@@ -216,14 +218,18 @@ def _tx_error_register(queues):
             "ring at enable, or a buffer [buffer_addr, buffer_addr + DTALEN) of the frame at "
             "TDH. Refused before any access; nothing of the frame is sent.")),
         Field("BUS_ERROR", int(TxQueueError.BUS_ERROR), "w1c", (
-            "The master saw `err` on a descriptor fetch, a data read or a write-back. A frame "
-            "whose data read failed after part of it left ends at once with `last` and "
-            "`abort`; a frame sent whole whose write-back failed counts as good (GPTC) but "
-            "gets no DD.")),
+            "The master saw `err` on a descriptor fetch, a data read or a write-back. A failed "
+            "fetch stops the queue when the engine reaches that descriptor (frames before it "
+            "are finished; the frame it belongs to is discarded if its first descriptor was "
+            "read). TX is store-and-forward: a frame leaves on the TX stream only once all of "
+            "its data has been read, so a frame whose data read failed is discarded (HTDPMC) "
+            "and nothing of it leaves. A frame sent whole whose write-back failed counts as "
+            "good (GPTC) but gets no DD.")),
         Field("ABORTED", int(TxQueueError.ABORTED), "w1c", (
-            "Software cleared ENABLE while a frame was in progress (its descriptors taken but "
-            "not all of them, or its data leaving): the frame is discarded (HTDPMC), ended "
-            "with `abort` if part of it had left, and none of its descriptors written back.")),
+            "Software cleared ENABLE while a frame was in progress (some of its descriptors "
+            "taken, or its data not all read): the frame is discarded (HTDPMC), nothing of it "
+            "leaves and none of its descriptors is written back. A frame whose data has all "
+            "been read still leaves whole (store-and-forward) and is counted good.")),
     ], doc=("TX queue error causes (slique; not on the i225). Any error stops the queue: "
             "ENABLE is cleared, TDH is left at the first descriptor of the unfinished frame, "
             "the bit is set here and TXERR(n) in EICR. Write 1 to clear; re-enable after "
@@ -238,7 +244,7 @@ def _rx_error_register(queues):
             "SRRCTL had BSIZEPKT 0 or DESCTYPE not advanced one-buffer (1) when the queue "
             "was enabled.")),
         Field("TAIL", int(RxQueueError.TAIL), "w1c",
-              "RDT was at or beyond the ring's end (RDLEN / 16)."),
+              "RDT (or, at enable, RDH) was at or beyond the ring's end (RDLEN / 16)."),
         Field("WINDOW", int(RxQueueError.WINDOW), "w1c", (
             "An address outside the DMA window (or beyond the master's address width): the "
             "ring at enable, or a buffer [pkt_addr, pkt_addr + buffer size) of a descriptor "
