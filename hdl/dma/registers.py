@@ -3,16 +3,18 @@ outcome of every bad input.
 
 API
 ---
-``dma_registers(queues=1, *, window=True, rss=False) -> RegisterMap``
+``dma_registers(queues=1, *, window=True) -> RegisterMap``
     The engine's :class:`~slique.hdl.registers.RegisterMap` for ``queues`` TX / RX queue pairs
     (1 to :data:`MAX_QUEUES`, the i225's 4), with per-queue registers as
     :class:`~slique.hdl.registers.RegisterArray` at the i225 stride (:data:`QUEUE_STRIDE`,
     ``TDT(n) = 0xE018 + 0x40 n``). ``window`` adds the DMA window (aperture) registers
-    ``DMAWBAL`` / ``DMAWBAH`` / ``DMAWLAL`` / ``DMAWLAH``; ``rss`` adds ``MRQC``, ``RETA`` and
-    ``RSSRK``. Build the engine's :class:`~slique.hdl.RegisterBank` and its golden
-    :class:`~slique.sim.RegisterFile` from the same call.
+    ``DMAWBAL`` / ``DMAWBAH`` / ``DMAWLAL`` / ``DMAWLAH``. Build the engine's
+    :class:`~slique.hdl.RegisterBank` and its golden :class:`~slique.sim.RegisterFile` from the
+    same call. The RSS registers (``MRQC``, ``RETA``, ``RSSRK``, at the i225's offsets) are the
+    flow demux's (:mod:`slique.hdl.block_registers`): the engine takes each RX frame's queue
+    and hash from its RX stream.
 ``DMA_REGISTERS``
-    ``dma_registers(MAX_QUEUES, window=True, rss=True)``: the full map, for the generated
+    ``dma_registers(MAX_QUEUES, window=True)``: the full map, for the generated
     ``docs/registers.md`` and for drivers that want every constant.
 ``TxQueueError`` / ``RxQueueError``
     :class:`enum.IntEnum` of the bit numbers of ``TQERR(n)`` / ``RQERR(n)``, one per bad-input
@@ -262,7 +264,7 @@ def _rx_error_register(queues):
             "the bit is set here and RXERR(n) in EICR. Write 1 to clear."))
 
 
-def dma_registers(queues=1, *, window=True, rss=False):
+def dma_registers(queues=1, *, window=True):
     """The DMA engine's register map (see the module documentation).
 
     Parameters
@@ -271,8 +273,6 @@ def dma_registers(queues=1, *, window=True, rss=False):
         TX / RX queue pairs, 1 to :data:`MAX_QUEUES`.
     window : bool
         Include the DMA window registers.
-    rss : bool
-        Include MRQC, RETA and RSSRK (kept in the bank for the flow path's RSS).
     """
     check_queues(queues)
     registers = []
@@ -298,20 +298,6 @@ def dma_registers(queues=1, *, window=True, rss=False):
         Register("GOTCH", 0x4094, "r", doc="High half of the good TX octets: reads 0 (GOTCL "
                                             "is a 32-bit saturating counter)."),
     ]
-    # -- RSS -----------------------------------------------------------------------------------
-    if rss:
-        registers += [
-            Register("MRQC", 0x5818, "rw", doc=(
-                "Multiple receive queues command: 0x2 enables RSS; hash field enables as in "
-                "igc (IPv4-TCP 0x00010000, IPv4 0x00020000, IPv6 0x00100000, IPv6-TCP "
-                "0x00200000, IPv4-UDP 0x00400000, IPv6-UDP 0x00800000). Kept for the flow "
-                "path, which computes the hash and queue the RX stream carries.")),
-            RegisterArray("RETA", 0x5C00, 32, 4, "rw", doc=(
-                "RSS indirection table: 128 one-byte entries, four per register (entry 4 i + "
-                "k in byte k).")),
-            RegisterArray("RSSRK", 0x5C80, 10, 4, "rw", doc=(
-                "RSS Toeplitz key, 40 bytes, byte 4 i + k in byte k of RSSRK(i).")),
-        ]
     # -- RX queues -----------------------------------------------------------------------------
     registers += _ring_registers("R", 0xC000, queues, "RX")
     registers += [
@@ -359,12 +345,12 @@ def dma_registers(queues=1, *, window=True, rss=False):
         f"The i225-compatible descriptor DMA engine (`slique.hdl.dma`), at the i225's offsets "
         f"with queue n's registers 0x{QUEUE_STRIDE:X} x n further on; this map shows "
         f"{queues} queue(s){', the DMA window' if window else ''}"
-        f"{' and the RSS registers' if rss else ''}. Rings hold 16-byte advanced descriptors "
+        f". The RSS registers (MRQC, RETA, RSSRK) are the flow demux's. Rings hold 16-byte advanced descriptors "
         f"(`slique.hdl.dma.descriptors`). Every bad input has one outcome, documented at the "
         f"register it concerns: the engine never writes host memory outside the rings and "
         f"buffers software gave it, never leaves a half-written write-back, and counts every "
         f"frame it drops (TPR / TPT conservation at the counters)."))
 
 
-#: The full map (four queues, window, RSS): docs/registers.md and the driver constants.
-DMA_REGISTERS = dma_registers(MAX_QUEUES, window=True, rss=True)
+#: The full map (four queues, window): docs/registers.md and the driver constants.
+DMA_REGISTERS = dma_registers(MAX_QUEUES, window=True)

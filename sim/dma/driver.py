@@ -178,7 +178,7 @@ class IgcDriver:
             raise ValueError(f"rx_buffer_size must be a multiple of 1024, not {rx_buffer_size}")
         self.backend, self.memory = backend, memory
         self.queues = queues
-        self.regs = constants_module(dma_registers(queues, window=True, rss=False))
+        self.regs = constants_module(dma_registers(queues, window=True))
         self.rx_buffer_size = rx_buffer_size
         self.allocator = Allocator(*arena)
         self.misalign_tx = misalign_tx

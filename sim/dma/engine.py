@@ -9,7 +9,7 @@ handles one RX frame whole.
 
 API
 ---
-``DmaEngine(memory, *, queues=1, window=True, rss=False, address_width=32)``
+``DmaEngine(memory, *, queues=1, window=True, address_width=32)``
     ``read32(offset, sel=0xF) -> int`` / ``write32(offset, value, sel=0xF)``: bus accesses.
     ``receive(frame, queue=0, *, rss_hash=0, rss_type=0, cut_after=None) -> RxOutcome``: one
     frame on the RX stream; ``cut_after=k`` models software clearing RXDCTL.ENABLE once ``k``
@@ -76,12 +76,12 @@ class DmaEngine:
     """Transaction-level golden model of :class:`slique.hdl.dma.engine.DmaEngine` (see the
     module documentation)."""
 
-    def __init__(self, memory, *, queues=1, window=True, rss=False, address_width=32):
+    def __init__(self, memory, *, queues=1, window=True, address_width=32):
         self.memory = memory
         self.queues = queues
         self.address_width = address_width
         self.window = window
-        self.registers = RegisterFile(dma_registers(queues, window=window, rss=rss))
+        self.registers = RegisterFile(dma_registers(queues, window=window))
         self._tx = [_Queue() for _ in range(queues)]
         self._rx = [_Queue() for _ in range(queues)]
         self._tx_out = deque()

@@ -102,8 +102,7 @@ IGC_OFFSETS = {
     "RDT": 0xC018, "RXDCTL": 0xC028, "RQDPC": 0xC030,
     "TDBAL": 0xE000, "TDBAH": 0xE004, "TDLEN": 0xE008, "TDH": 0xE010, "TDT": 0xE018,
     "TXDCTL": 0xE028,
-    "EICR": 0x1580, "EICS": 0x1520, "EIMS": 0x1524, "EIMC": 0x1528, "MRQC": 0x5818,
-    "RETA": 0x5C00, "RSSRK": 0x5C80, "MPC": 0x4010, "GPRC": 0x4074, "GPTC": 0x4080,
+    "EICR": 0x1580, "EICS": 0x1520, "EIMS": 0x1524, "EIMC": 0x1528, "MPC": 0x4010, "GPRC": 0x4074, "GPTC": 0x4080,
     "GORCL": 0x4088, "GORCH": 0x408C, "GOTCL": 0x4090, "GOTCH": 0x4094, "RNBC": 0x40A0,
     "ROC": 0x40AC, "TPR": 0x40D0, "TPT": 0x40D4, "HTDPMC": 0x403C,
 }
@@ -113,7 +112,7 @@ IGC_OFFSETS = {
 def test_register_offsets_match_igc(name, offset):
     register = DMA_REGISTERS[name]
     assert register.offset == offset
-    if name[0] in "RT" and name not in ("RETA", "RSSRK", "ROC", "RNBC", "TPR", "TPT"):
+    if name[0] in "RT" and name not in ("ROC", "RNBC", "TPR", "TPT"):
         assert isinstance(register, RegisterArray)
         assert register.stride == 0x40 and register.count == MAX_QUEUES
 
