@@ -153,9 +153,17 @@ def _blinky(board):
     return Blinky()
 
 
+def _bridge(board):
+    from slique.boards.soc import BridgeSoC
+    from slique.boards.uart_top import UartBoardTop
+    return UartBoardTop(BridgeSoC())
+
+
 DESIGNS = {
     "blinky": Design("blinky", "a counter on the first LED (checks the flow and the board)",
                      "slique.boards.build:_blinky", tuple(BOARDS)),
+    "bridge": Design("bridge", "the UART bridge (3 Mbaud) and its own register bank",
+                     "slique.boards.build:_bridge", ("icebreaker",)),
 }
 
 
