@@ -250,7 +250,9 @@ def _rx_error_register(queues):
         Field("WINDOW", int(RxQueueError.WINDOW), "w1c", (
             "An address outside the DMA window (or beyond the master's address width): the "
             "ring at enable, or a buffer [pkt_addr, pkt_addr + buffer size) of a descriptor "
-            "the frame needs. Refused before any write to it; the frame is dropped (RQDPC).")),
+            "the frame needs, or a pkt_addr that is not a multiple of the host bus width (igc's "
+            "buffers are page-aligned). Refused before any write to it; the frame is dropped "
+            "(RQDPC).")),
         Field("BUS_ERROR", int(RxQueueError.BUS_ERROR), "w1c", (
             "The master saw `err` on a descriptor fetch, a data write or a write-back; the "
             "frame is dropped (RQDPC) and no descriptor of it is written back after the "

@@ -9,7 +9,7 @@ handles one RX frame whole.
 
 API
 ---
-``DmaEngine(memory, *, queues=1, window=True, address_width=32)``
+``DmaEngine(memory, *, queues=1, window=True, address_width=32, data_width=64)``
     ``read32(offset, sel=0xF) -> int`` / ``write32(offset, value, sel=0xF)``: bus accesses.
     ``receive(frame, queue=0, *, rss_hash=0, rss_type=0, cut_after=None) -> RxOutcome``: one
     frame on the RX stream; ``cut_after=k`` models software clearing RXDCTL.ENABLE once ``k``
@@ -76,8 +76,11 @@ class DmaEngine:
     """Transaction-level golden model of :class:`slique.hdl.dma.engine.DmaEngine` (see the
     module documentation)."""
 
-    def __init__(self, memory, *, queues=1, window=True, address_width=32):
+    def __init__(self, memory, *, queues=1, window=True, address_width=32, data_width=64):
+        if data_width not in (32, 64):
+            raise ValueError(f"data_width must be 32 or 64, not {data_width!r}")
         self.memory = memory
+        self.bus_bytes = data_width // 8
         self.queues = queues
         self.address_width = address_width
         self.window = window
@@ -260,6 +263,8 @@ class DmaEngine:
             self._count("GPTC")
             self._count("GOTCL", len(frame))
             queue.taken = 0
+            queue.head = position              # the frame is finished: the head moves past it
+            self.registers.load("TDH", position, "HEAD", index)
             written_back = False
             for fields, slot in zip(descriptors, slots):
                 if not fields["cmd_type_len"]["rs"]:
@@ -270,8 +275,6 @@ class DmaEngine:
                 except BusError:
                     return self._stop("tx", index, TxQueueError.BUS_ERROR)
                 written_back = True
-            queue.head = position
-            self.registers.load("TDH", position, "HEAD", index)
             if written_back:
                 self.registers.raise_bits("EICR", 1 << index, "TXQ")
 
@@ -333,7 +336,7 @@ class DmaEngine:
             except BusError:
                 return self._rx_drop(queue, RxOutcome.ERROR, RxQueueError.BUS_ERROR)
             address = unpack_descriptor(RxReadDescriptor, raw)["pkt_addr"]
-            if not self._allowed(address, state.buffer_size):
+            if address % self.bus_bytes or not self._allowed(address, state.buffer_size):
                 return self._rx_drop(queue, RxOutcome.ERROR, RxQueueError.WINDOW)
             if cut_after is not None and written + len(chunk) > cut_after:
                 try:

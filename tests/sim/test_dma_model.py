@@ -311,6 +311,14 @@ def test_window_refuses_rx_buffer_outside(rig):
     assert rig.peek("RDH", "HEAD", 0) == 1
 
 
+@pytest.mark.parametrize("offset", [2, 4])
+def test_misaligned_rx_buffer_is_refused(rig, offset):
+    ring = rig.driver.rx[0]
+    rig.memory.write(ring.base, rx_read_descriptor(ring.slots[0] + offset))
+    assert rig.engine.receive(frame_of(100)) == RxOutcome.ERROR   # 64-bit bus: 8-byte aligned
+    assert rig.peek("RQERR", "WINDOW", 0) == 1 and rig.peek("RQDPC", index=0) == 1
+
+
 def test_window_refuses_ring_outside_at_enable(rig):
     regs = rig.regs
     open_window(rig, 0x8000_0000, 0x9000_0000)
@@ -360,6 +368,7 @@ def test_bus_error_on_tx_write_back_counts_good_without_dd(rig):
     assert rig.driver.transmit([frame_of(60)])
     assert rig.engine.pull_tx_frames()[0].data == frame_of(60)
     assert rig.peek("GPTC") == 1 and rig.peek("TQERR", "BUS_ERROR", 0) == 1
+    assert rig.peek("TDH", "HEAD", 0) == 1                # the frame was finished
     assert rig.driver.clean_tx() == 0
 
 
