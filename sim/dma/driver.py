@@ -119,6 +119,12 @@ class SyncDriver:
             return lambda *args, **keywords: run_sync(attribute(*args, **keywords))
         return attribute
 
+    def __setattr__(self, name, value):
+        if name == "driver":
+            super().__setattr__(name, value)
+        else:
+            setattr(self.driver, name, value)
+
 
 def _coroutine(method):
     method._coroutine = True

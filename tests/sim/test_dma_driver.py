@@ -185,6 +185,8 @@ def test_sync_driver_and_run_sync():
     driver.setup()
     assert driver.transmit([bytes(range(64))]) is True
     assert driver.clean_tx() == 1 and driver.queues == 1
+    driver.poll_limit = 3
+    assert driver.driver.poll_limit == 3
 
     async def suspends():
         await asyncio.sleep(0)
