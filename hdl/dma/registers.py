@@ -308,6 +308,10 @@ def dma_registers(queues=1, *, window=True):
                 "RX buffer size in 1 KB units (igc: buffer size >> 10). A frame longer than "
                 "one buffer spans several descriptors, EOP on the last. 0 at enable stops the "
                 "queue (RQERR.SRRCTL). Latched at enable.")),
+            Field("BSIZEHDRSIZE", (13, 8), "rw", (
+                "Header buffer size in 64-byte units (igc writes 4, 256 bytes). Kept for "
+                "igc's read-modify-write of SRRCTL; one-buffer descriptors have no header "
+                "buffer, so the engine does not use it.")),
             Field("DESCTYPE", (27, 25), "rw", (
                 "Descriptor type: 1 = advanced one-buffer (igc's 0x02000000), the only one "
                 "supported; anything else at enable stops the queue (RQERR.SRRCTL).")),

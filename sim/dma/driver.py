@@ -74,6 +74,10 @@ from .host_memory import Allocator
 __all__ = ["IgcDriver", "SyncDriver", "ModelBackend", "RxFrame", "run_sync"]
 
 
+#: igc's IGC_RX_HDR_LEN: the header buffer size it writes into SRRCTL.BSIZEHDRSIZE.
+RX_HDR_LEN = 256
+
+
 class ModelBackend:
     """The backend protocol over a golden :class:`~slique.sim.dma.engine.DmaEngine`."""
 
@@ -237,15 +241,20 @@ class IgcDriver:
 
     @_coroutine
     async def configure_rx_ring(self, queue):
-        """igc_configure_rx_ring: queue off, ring registers, SRRCTL, head = tail = 0, enable,
-        then igc_alloc_rx_buffers."""
+        """igc_configure_rx_ring: queue off, ring registers, head = tail = 0, SRRCTL
+        (read-modify-write of BSIZEPKT, BSIZEHDRSIZE, DESCTYPE), enable with PTHRESH 8,
+        HTHRESH 8, WTHRESH 4, then igc_alloc_rx_buffers."""
         ring = self.rx[queue]
         self._release_rx(ring)
         await self._program_ring("R", queue, ring)
         regs = self.regs
-        await self.backend.write32(regs.SRRCTL(queue), (
-            self.rx_buffer_size // SRRCTL_BSIZEPKT_UNIT) << regs.SRRCTL_BSIZEPKT_SHIFT
-            | SRRCTL_DESCTYPE_ADV_ONEBUF << regs.SRRCTL_DESCTYPE_SHIFT)
+        srrctl = await self.backend.read32(regs.SRRCTL(queue))    # read-modify-write, as igc
+        srrctl &= ~(regs.SRRCTL_BSIZEPKT_MASK | regs.SRRCTL_BSIZEHDRSIZE_MASK
+                    | regs.SRRCTL_DESCTYPE_MASK)
+        srrctl |= (RX_HDR_LEN // 64) << regs.SRRCTL_BSIZEHDRSIZE_SHIFT
+        srrctl |= (self.rx_buffer_size // SRRCTL_BSIZEPKT_UNIT) << regs.SRRCTL_BSIZEPKT_SHIFT
+        srrctl |= SRRCTL_DESCTYPE_ADV_ONEBUF << regs.SRRCTL_DESCTYPE_SHIFT
+        await self.backend.write32(regs.SRRCTL(queue), srrctl)
         await self.backend.write32(regs.RXDCTL(queue), 8 << regs.RXDCTL_PTHRESH_SHIFT
                                    | 8 << regs.RXDCTL_HTHRESH_SHIFT
                                    | 4 << regs.RXDCTL_WTHRESH_SHIFT | regs.RXDCTL_ENABLE_MASK)

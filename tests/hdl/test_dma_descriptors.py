@@ -122,6 +122,8 @@ def test_register_bits_match_igc():
     assert regs.TXDCTL_ENABLE_MASK == regs.RXDCTL_ENABLE_MASK == 0x02000000
     assert 1 << regs.SRRCTL_DESCTYPE_SHIFT == 0x02000000     # IGC_SRRCTL_DESCTYPE_ADV_ONEBUF
     assert regs.SRRCTL_BSIZEPKT_MASK == 0x7F
+    assert regs.SRRCTL_BSIZEHDRSIZE_MASK == 0x3F00                 # GENMASK(13, 8)
+    assert regs.SRRCTL_DESCTYPE_MASK == 0x0E000000                 # GENMASK(27, 25)
     assert (regs.TXDCTL_PTHRESH_SHIFT, regs.TXDCTL_HTHRESH_SHIFT,
             regs.TXDCTL_WTHRESH_SHIFT) == (0, 8, 16)
     assert regs.TDT(3) == 0xE018 + 3 * 0x40 and regs.RDBAL(2) == 0xC000 + 2 * 0x40
