@@ -47,6 +47,8 @@ poll_limit=100_000, poll_cycles=16)``
     frames arrived.
     ``async forward(frame, queue=0) -> bool``: DMA chaining: hand an RX frame's buffers to TX
     descriptors without reading the payload; they return to the RX buffer pool after TX.
+    ``async service() -> Service``: the interrupt handler: read and acknowledge EICR, clean
+    the queues it names, read and acknowledge TQERR / RQERR of the queues in error.
     ``async read_counters() -> dict``: read every statistics counter (clear-on-read) and add
     them to ``counters`` (a ``Counter`` of totals since set-up).
     ``frame_data(frame) -> bytes``: the payload of an RX frame (a CPU copy).
@@ -55,7 +57,8 @@ poll_limit=100_000, poll_cycles=16)``
     engine (for the "nothing written outside" audit).
     ``tx_in_flight(queue)``: frames posted and not yet reclaimed.
 ``RxFrame``: ``queue``, ``buffers`` (list of ``(address, length)``), ``rss_hash``,
-``rss_type``, ``length``.
+``rss_type``, ``length``. ``Service``: ``tx_cleaned``, ``rx_frames``, ``tx_errors``,
+``rx_errors`` (dicts by queue).
 """
 
 import random
@@ -65,13 +68,14 @@ from dataclasses import dataclass, field
 from slique.hdl.dma.descriptors import (
     DESCRIPTOR_BYTES, SRRCTL_BSIZEPKT_UNIT, SRRCTL_DESCTYPE_ADV_ONEBUF, RxWriteBack, TxWriteBack,
     rx_read_descriptor, tx_data_descriptor, unpack_descriptor, MAX_FRAME_DESCRIPTORS)
-from slique.hdl.dma.registers import COUNTERS, EICR_RXQ_SHIFT, EICR_TXQ_SHIFT, dma_registers
+from slique.hdl.dma.registers import (COUNTERS, EICR_RXERR_SHIFT, EICR_RXQ_SHIFT,
+                                      EICR_TXERR_SHIFT, EICR_TXQ_SHIFT, dma_registers)
 from slique.regmap import constants_module
 
 from .host_memory import Allocator
 
 
-__all__ = ["IgcDriver", "SyncDriver", "ModelBackend", "RxFrame", "run_sync"]
+__all__ = ["IgcDriver", "SyncDriver", "ModelBackend", "RxFrame", "Service", "run_sync"]
 
 
 #: igc's IGC_RX_HDR_LEN: the header buffer size it writes into SRRCTL.BSIZEHDRSIZE.
@@ -146,6 +150,15 @@ class RxFrame:
     @property
     def length(self):
         return sum(length for _, length in self.buffers)
+
+
+@dataclass
+class Service:
+    """What one :meth:`IgcDriver.service` call found (per-queue dicts)."""
+    tx_cleaned: dict
+    rx_frames: dict
+    tx_errors: dict
+    rx_errors: dict
 
 
 @dataclass
@@ -436,6 +449,33 @@ class IgcDriver:
         if posted:
             frame.buffers = []
         return posted
+
+    # -- interrupts ------------------------------------------------------------------------------------
+
+    @_coroutine
+    async def service(self):
+        """The interrupt handler: read EICR, acknowledge it (write 1 to clear), clean the
+        queues whose TX / RX done bits are set, and read and acknowledge the error causes of
+        the queues whose error bits are set. Returns ``Service(tx_cleaned, rx_frames,
+        tx_errors, rx_errors)``: per-queue dicts of frames cleaned, frames received, and the
+        TQERR / RQERR bits seen."""
+        regs = self.regs
+        cause = await self.backend.read32(regs.EICR)
+        if cause:
+            await self.backend.write32(regs.EICR, cause)
+        result = Service({}, {}, {}, {})
+        for queue in range(self.queues):
+            if cause >> (EICR_TXQ_SHIFT + queue) & 1:
+                result.tx_cleaned[queue] = await self.clean_tx(queue)
+            if cause >> (EICR_RXQ_SHIFT + queue) & 1:
+                result.rx_frames[queue] = await self.clean_rx(queue)
+            for shift, register, errors in ((EICR_TXERR_SHIFT, regs.TQERR, result.tx_errors),
+                                            (EICR_RXERR_SHIFT, regs.RQERR, result.rx_errors)):
+                if cause >> (shift + queue) & 1:
+                    bits = await self.backend.read32(register(queue))
+                    await self.backend.write32(register(queue), bits)
+                    errors[queue] = bits
+        return result
 
     # -- statistics and audit ------------------------------------------------------------------------
 

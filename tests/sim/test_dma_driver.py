@@ -10,6 +10,7 @@ import random
 import pytest
 
 from slique.hdl.dma.descriptors import MAX_FRAME_BYTES
+from slique.hdl.dma.registers import TxQueueError
 from slique.sim.dma import (CpuTrace, DmaEngine, HostMemory, IgcDriver, ModelBackend,
                             RxOutcome, SyncDriver, run_sync)
 from slique.sim.dma.scenarios import (chain_traffic, random_frame, rx_traffic, split_frame,
@@ -202,3 +203,22 @@ def test_driver_refuses_bad_ring_sizes():
         IgcDriver(backend, memory, tx_ring_size=12)
     with pytest.raises(ValueError, match="multiple of 1024"):
         IgcDriver(backend, memory, rx_buffer_size=1500)
+
+
+def test_interrupt_service_cleans_and_reports_errors(seed):
+    rng = random.Random(seed)
+    memory, engine, backend, driver = make(queues=2, ring=16, seed=seed)
+    frames = frames_for(rng, 3, 60, 3000)
+    for frame in frames:
+        assert run_sync(driver.transmit([frame], queue=1))
+        engine.receive(frame, 0)
+    assert engine.irq
+    service = run_sync(driver.service())
+    assert service.tx_cleaned == {1: 3}
+    assert [driver.frame_data(f) for f in service.rx_frames[0]] == frames
+    assert not engine.irq and run_sync(driver.service()).tx_cleaned == {}
+    run_sync(backend.write32(driver.regs.TDT(0), 16))          # tail beyond the ring
+    service = run_sync(driver.service())
+    assert service.tx_errors == {0: 1 << TxQueueError.TAIL} and engine.read32(driver.regs.TQERR(0)) == 0
+    assert engine.totals["TPT"] == engine.totals["GPTC"] == 3
+    assert engine.totals["TPR"] == engine.totals["GPRC"] == 3
