@@ -12,10 +12,10 @@ Each module's docstring lists its API.
 
 from .host_memory import HostMemory, BusError, Allocator, CpuTrace, MEMORY_PROFILES
 from .engine import DmaEngine, TxFrame, RxOutcome
-from .driver import IgcDriver, SyncDriver, ModelBackend, RxFrame, run_sync
+from .driver import IgcDriver, SyncDriver, ModelBackend, RxFrame, Service, run_sync
 from .scenarios import TrafficReport, tx_traffic, rx_traffic, chain_traffic
 
 
 __all__ = ["HostMemory", "BusError", "Allocator", "CpuTrace", "MEMORY_PROFILES", "DmaEngine",
-           "TxFrame", "RxOutcome", "IgcDriver", "SyncDriver", "ModelBackend", "RxFrame",
+           "TxFrame", "RxOutcome", "IgcDriver", "SyncDriver", "ModelBackend", "RxFrame", "Service",
            "run_sync", "TrafficReport", "tx_traffic", "rx_traffic", "chain_traffic"]

@@ -56,6 +56,11 @@ poll_limit=100_000, poll_cycles=16)``
     ``allowed_regions() -> list of (start, end)``: rings and buffers the driver gave the
     engine (for the "nothing written outside" audit).
     ``tx_in_flight(queue)``: frames posted and not yet reclaimed.
+    Attributes: ``memory`` (the CPU's view), ``regs`` (the constants module of
+    ``dma_registers(queues)``: ``regs.TDT(n)``, ``regs.TXDCTL_ENABLE_MASK``...), ``tx`` /
+    ``rx`` (per-queue rings: ``base``, ``count``, ``next_to_use``, ``next_to_clean``),
+    ``allocator``, ``counters``, ``tx_posted`` / ``tx_completed`` (``Counter`` by queue),
+    ``rx_buffer_size``, ``poll_limit``, ``poll_cycles``.
 ``RxFrame``: ``queue``, ``buffers`` (list of ``(address, length)``), ``rss_hash``,
 ``rss_type``, ``length``. ``Service``: ``tx_cleaned``, ``rx_frames``, ``tx_errors``,
 ``rx_errors`` (dicts by queue).
@@ -285,7 +290,7 @@ class IgcDriver:
     def _release_tx(self, ring):
         """Free the buffers of frames still on a TX ring (ring reset)."""
         while ring.entries:
-            self._finish_tx(ring.entries.popleft(), completed=False)
+            self._finish_tx(ring.entries.popleft())
 
     def _release_rx(self, ring):
         for address in ring.slots:
@@ -340,7 +345,7 @@ class IgcDriver:
         await self.backend.write32(self.regs.TDT(queue), ring.next_to_use)   # after the wmb
         return True
 
-    def _finish_tx(self, entry, completed=True):
+    def _finish_tx(self, entry):
         if entry.release is not None:
             entry.release(entry.buffers)
 
