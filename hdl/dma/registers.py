@@ -234,6 +234,7 @@ def _tx_error_register(queues):
             "been read still leaves whole (store-and-forward) and is counted good.")),
     ], doc=("TX queue error causes (slique; not on the i225). Any error stops the queue: "
             "ENABLE is cleared, TDH is left at the first descriptor of the unfinished frame, "
+            "which is discarded (counted in TPT and HTDPMC if its first descriptor was read), "
             "the bit is set here and TXERR(n) in EICR. Write 1 to clear; re-enable after "
             "fixing the ring."))
 

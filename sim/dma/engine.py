@@ -162,6 +162,9 @@ class DmaEngine:
             queue, control, cause, eicr = self._tx[index], "TXDCTL", "TQERR", "TXERR"
         else:
             queue, control, cause, eicr = self._rx[index], "RXDCTL", "RQERR", "RXERR"
+        if queue.taken:                # the unfinished frame at the head is discarded
+            self._count("TPT")
+            self._count("HTDPMC")
         queue.running = False
         queue.taken = 0
         self.registers.load(control, 0, "ENABLE", index)
@@ -200,19 +203,18 @@ class DmaEngine:
             queue.head = self._head("T", index)
             self._tx_process(index)
         elif not enable and queue.running:
-            queue.running = False
             if queue.taken:
-                self._count("TPT")
-                self._count("HTDPMC")
                 self._stop("tx", index, TxQueueError.ABORTED)
+            queue.running = False
 
     def _tx_check_tail(self, index):
         if self._tail("T", index) >= self._tx[index].count:
             self._stop("tx", index, TxQueueError.TAIL)
 
     def _tx_discard(self, index, error):
-        self._count("TPT")
-        self._count("HTDPMC")
+        """Stop on ``error``, discarding the frame at the head (its first descriptor read)."""
+        queue = self._tx[index]
+        queue.taken = max(queue.taken, 1)
         self._stop("tx", index, error)
 
     def _tx_process(self, index):

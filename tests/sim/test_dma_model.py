@@ -189,6 +189,15 @@ def test_tail_beyond_ring_stops_tx_without_fetching(rig):
     assert rig.engine.pull_tx_frames() == [] and rig.peek("TDH", "HEAD", 0) == 0
 
 
+def test_tail_beyond_ring_discards_a_frame_in_progress(rig):
+    address = rig.buffer(frame_of(100))
+    rig.post_raw([tx_data_descriptor(address, 50, eop=False, rs=True)])
+    rig.write(rig.regs.TDT(0), RING + 1)
+    assert rig.peek("TQERR", "TAIL", 0) == 1 and rig.peek("TQERR", "ABORTED", 0) == 0
+    assert rig.peek("HTDPMC") == 1 and rig.peek("TPT") == 1
+    assert rig.engine.pull_tx_frames() == []
+
+
 def test_tail_beyond_ring_stops_rx(rig):
     rig.write(rig.regs.RDT(0), RING + 3)
     assert rig.peek("RXDCTL", "ENABLE", 0) == 0 and rig.peek("RQERR", "TAIL", 0) == 1
