@@ -35,7 +35,7 @@ from .traffic import OnOff
 
 __all__ = ["FlowPipeline", "PipelineTraffic", "PipelineResult", "run_pipeline_lockstep",
            "pipeline_lockstep_in_amaranth", "golden_run", "bench_parameters", "golden_pipeline",
-           "gateware_pipeline", "ADMISSION_REASONS", "DEMUX_REASONS"]
+           "gateware_pipeline", "traffic_of", "hint_of", "ADMISSION_REASONS", "DEMUX_REASONS"]
 
 
 #: Drop reasons of the admission, as the JSON names them.
@@ -162,6 +162,14 @@ class PipelineTraffic(DemuxTraffic):
         self.schedule = schedule
         self.cycle = 0
         self.records = []
+        self._script_total = None if self._script is None else len(self._script)
+
+    def progress(self):
+        """``(done, total)``: script entries (frames and idle cycles) offered so far, of all;
+        ``total`` is ``None`` for random traffic."""
+        if self._script_total is None:
+            return self.cycle, None
+        return self._script_total - len(self._script), self._script_total
 
     def inputs(self):
         values = super().inputs()
@@ -292,13 +300,16 @@ def _record(series, observed, queues):
             series.setdefault(f"{name}{queue}", []).append(observed[f"{name}__{queue}"])
 
 
-async def run_pipeline_lockstep(ports, model, traffic, *, cycles=None, hint, record=False):
+async def run_pipeline_lockstep(ports, model, traffic, *, cycles=None, hint, record=False,
+                                progress=None):
     """Drive ``traffic`` into the gateware (``ports``) and ``model``, compare every output every
     cycle and check conservation every cycle, then drain; return a :class:`PipelineResult`.
 
     Traffic stops after ``cycles`` cycles, or (``cycles=None``) when its script is done; then every
     consumer is ready until everything has left. ``model=None`` runs ``ports`` alone (a
     :class:`~slique.sim.lockstep.ModelPorts` around the golden model), with the same checks.
+    ``progress(done, total)``, if given, is called every 256 cycles with
+    :meth:`PipelineTraffic.progress`.
     """
     alone = model is None
     reference = ports._model if alone else model
@@ -330,6 +341,8 @@ async def run_pipeline_lockstep(ports, model, traffic, *, cycles=None, hint, rec
         traffic.advance(observed)
         await ports.tick()
         cycle += 1
+        if progress is not None and cycle % 256 == 0:
+            progress(*traffic.progress())
         if stopped_at is not None and traffic.idle and not reference.busy:
             break
     result.cycles = cycle
@@ -420,19 +433,19 @@ def traffic_of(parameters):
                            changes=parameters["changes"])
 
 
-def _hint(parameters):
+def hint_of(parameters):
     from .lockstep import replay_hint
     return replay_hint(parameters["seed"], parameters.get("replay") or repr(parameters))
 
 
-def golden_run(parameters):
+def golden_run(parameters, *, progress=None):
     """Run the golden model alone on the run's traffic (with every conservation check)."""
     import asyncio
 
     model = golden_pipeline(parameters)
     return asyncio.run(run_pipeline_lockstep(
         ModelPorts(model), None, traffic_of(parameters), cycles=parameters["cycles"],
-        hint=_hint(parameters), record=parameters["record"]))
+        hint=hint_of(parameters), record=parameters["record"], progress=progress))
 
 
 def pipeline_lockstep_in_amaranth(parameters):
@@ -449,7 +462,7 @@ def pipeline_lockstep_in_amaranth(parameters):
     async def testbench(ctx):
         outcome["result"] = await run_pipeline_lockstep(
             AmaranthPorts(ctx, component), golden_pipeline(parameters), traffic_of(parameters),
-            cycles=parameters["cycles"], hint=_hint(parameters), record=parameters["record"])
+            cycles=parameters["cycles"], hint=hint_of(parameters), record=parameters["record"])
 
     simulator = Simulator(component)
     simulator.add_clock(1e-8)

@@ -24,12 +24,27 @@ def _build():
     return build
 
 
+def _simulate():
+    from slique import simulate
+    return simulate
+
+
+def _compare():
+    from slique import compare
+    return compare
+
+
 #: Subcommand -> (help, module loader). Modules are imported only when their command runs.
 COMMANDS = {
     "demo": ("a bursty producer and a slow consumer through a BoundedSlique, gateware in "
              "Verilator against the golden model, with a table and a plot", _demo),
     "build": ("a board top to a bitstream with the YoWASP tools: resources, Fmax per clock "
               "against its constraint, --program to load it", _build),
+    "simulate": ("a named scenario through the flow pipeline (demux -> admission -> queues) "
+                 "on the golden model, Verilator or Icarus: figures, a plot, pcaps",
+                 _simulate),
+    "compare": ("every scenario on the gateware and on the golden model, side by side; "
+                "exits non-zero on any mismatch", _compare),
 }
 
 BENCHMARKS = {
