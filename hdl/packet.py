@@ -3,11 +3,12 @@
 A packet is a run of beats on an :class:`amaranth.lib.stream` whose payload is
 :func:`packet_layout` ``(data_width)``:
 
-- ``data``: ``data_width`` bits (8 or 32); byte lane ``i`` is ``data[8 * i : 8 * i + 8]``, and
-  lane 0 is the earliest byte on the wire (as in AXI4-Stream);
+- ``data``: ``data_width`` bits (8, 32 or 64, the last for the DMA engine's wide streams);
+  byte lane ``i`` is ``data[8 * i : 8 * i + 8]``, and lane 0 is the earliest byte on the wire
+  (as in AXI4-Stream);
 - ``first``: the first beat of a packet;
 - ``last``: the last beat of a packet;
-- ``keep`` (32-bit streams only): byte enables of the lanes.
+- ``keep`` (streams wider than a byte): byte enables of the lanes.
 
 Rules every block of the flow path applies, so that any beat sequence has a defined outcome:
 
@@ -30,7 +31,7 @@ __all__ = ["BEAT_WIDTHS", "packet_layout", "beat_bytes"]
 
 
 #: Data widths a packet stream may have.
-BEAT_WIDTHS = (8, 32)
+BEAT_WIDTHS = (8, 32, 64)
 
 
 def beat_bytes(data_width):
@@ -45,7 +46,7 @@ def packet_layout(data_width):
 
     Parameters
     ----------
-    data_width : 8 or 32
+    data_width : 8, 32 or 64
         Bits of ``data``.
     """
     lanes = beat_bytes(data_width)

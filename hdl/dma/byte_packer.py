@@ -1,0 +1,110 @@
+"""The byte packer: bytes from words at any lane, packed into whole words of a frame."""
+
+from amaranth import *
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .frame_fifo import frame_word_layout
+
+
+__all__ = ["BytePacker", "packer_input_layout"]
+
+
+def packer_input_layout(data_width):
+    """One input word: ``data``; its bytes ``lane`` to ``lane + count - 1`` are the frame's
+    next ones; ``last`` ends the frame after them; ``abort`` (with ``last``) undoes it."""
+    lanes = data_width // 8
+    return data.StructLayout({"data": data_width, "lane": range(lanes),
+                              "count": range(lanes + 1), "last": 1, "abort": 1})
+
+
+class BytePacker(wiring.Component):
+    """Packs the bytes of a frame, read from buffers at any byte address, into whole words.
+
+    A TX frame comes from one or more buffers (scatter-gather), each at any byte address and of
+    any length, read as whole bus words: the first word of a buffer holds its first byte at
+    lane ``address % bytes``, the last word fewer bytes. The packer takes such words with the
+    lane and count of their frame bytes and puts out the frame as whole words (lane 0 first),
+    the last word holding the rest, with the frame's byte length on it; a ``last`` input with
+    ``abort`` puts out a ``last`` word with ``abort`` (the frame FIFO then forgets the frame).
+
+    It holds up to two words of bytes and moves one word per cycle in and out when the output
+    is ready, whatever the lanes are. After a frame's last input it takes no input until the
+    frame's last word is out (one or two cycles between frames).
+
+    Parameters
+    ----------
+    data_width : 32 or 64
+    length_width : int
+        Bits of the frame length.
+
+    Attributes
+    ----------
+    i_stream : ``In(stream.Signature(packer_input_layout(data_width)))``
+    o_stream : ``Out(stream.Signature(frame_word_layout(data_width, length_width)))``
+    """
+
+    def __init__(self, *, data_width=64, length_width=16):
+        self._data_width = data_width
+        super().__init__({
+            "i_stream": In(stream.Signature(packer_input_layout(data_width))),
+            "o_stream": Out(stream.Signature(frame_word_layout(data_width, length_width))),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        lanes = self._data_width // 8
+        width = self._data_width
+
+        held = Signal(2 * width)              # packed bytes, lane 0 first
+        fill = Signal(range(2 * lanes + 1))   # bytes held
+        ending = Signal()                     # the frame's last input is in
+        aborting = Signal()
+        length = Signal.like(self.o_stream.payload.length)
+
+        out = self.o_stream
+        out_fire = Signal()
+        taken = Signal(range(lanes + 1))      # bytes leaving this cycle
+        m.d.comb += [
+            out.valid.eq((fill >= lanes) | ending),
+            out.payload.data.eq(held[:width]),
+            out.payload.last.eq(ending & (fill <= lanes)),
+            out.payload.abort.eq(aborting),
+            out.payload.length.eq(length),
+            out_fire.eq(out.valid & out.ready),
+            taken.eq(Mux(out_fire, Mux(fill > lanes, lanes, fill), 0)),
+        ]
+
+        after = Signal.like(fill)             # bytes held once this cycle's output is gone
+        m.d.comb += after.eq(fill - taken)
+        word = self.i_stream.payload
+        in_fire = Signal()
+        m.d.comb += [
+            self.i_stream.ready.eq(~ending & (after <= lanes)),
+            in_fire.eq(self.i_stream.valid & self.i_stream.ready),
+        ]
+
+        remaining = Signal(2 * width)
+        m.d.comb += remaining.eq(held >> (taken * 8))
+        incoming = Signal(2 * width)
+        # the input's frame bytes, moved to lane 0, masked to count, placed after what is held
+        aligned = Signal(width)
+        mask = Signal(width)
+        m.d.comb += [
+            aligned.eq(word.data >> (word.lane * 8)),
+            mask.eq(Cat((word.count > lane).replicate(8) for lane in range(lanes))),
+            incoming.eq((aligned & mask) << (after * 8)),
+        ]
+        with m.If(in_fire):
+            m.d.sync += [
+                held.eq(remaining | incoming),
+                fill.eq(after + word.count),
+                ending.eq(word.last),
+                aborting.eq(word.abort & word.last),
+                length.eq(length + word.count),
+            ]
+        with m.Else():
+            m.d.sync += [held.eq(remaining), fill.eq(after)]
+        with m.If(out_fire & out.payload.last):
+            m.d.sync += [ending.eq(0), aborting.eq(0), length.eq(0)]
+        return m

@@ -1,0 +1,125 @@
+"""A store-and-forward frame FIFO: whole frames in, whole frames out, aborted frames undone."""
+
+from amaranth import *
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.memory import Memory
+from amaranth.lib.wiring import In, Out
+
+
+__all__ = ["FrameFIFO", "frame_word_layout"]
+
+
+def frame_word_layout(data_width, length_width):
+    """One word written into the FIFO: ``data``; ``last`` ends the frame, and on the last word
+    ``length`` (bytes of the whole frame) and ``abort`` (undo the frame) count."""
+    return data.StructLayout({"data": data_width, "last": 1, "abort": 1,
+                              "length": length_width})
+
+
+class FrameFIFO(wiring.Component):
+    """Frames of words, visible at the output only once their last word is written.
+
+    The writer pushes a frame's words on ``w_stream``; the frame is *committed* by its
+    ``last`` word, which carries the frame's byte ``length``, or undone by a ``last`` word with
+    ``abort`` set (its words are forgotten: the space is free again and nothing of the frame is
+    ever read). Committed frames leave in order: their lengths on ``length_stream`` (one per
+    frame), their words on ``r_stream`` (``data``, ``last``).
+
+    ``w_stream.ready`` is low only while the word memory is full (or, on a ``last`` word, while
+    ``frames`` lengths are waiting): a frame longer than ``depth`` words can never be
+    committed, so a writer must not start one (the DMA engine checks lengths first).
+
+    Parameters
+    ----------
+    data_width : int
+    depth : int
+        Words of the memory, a power of two.
+    length_width : int
+        Bits of a frame length.
+    frames : int
+        Committed frames whose lengths can wait at once.
+
+    Attributes
+    ----------
+    w_stream : ``In(stream.Signature(frame_word_layout(...)))``
+    r_stream : ``Out(stream.Signature(StructLayout{data, last}))``
+    length_stream : ``Out(stream.Signature(length_width))``
+    free : ``Out(range(depth + 1))``
+        Words that can still be written.
+    commit_ready : ``Out(1)``
+        A frame can be committed (room for its length).
+    """
+
+    def __init__(self, *, data_width, depth, length_width=16, frames=16):
+        if depth < 2 or depth & (depth - 1):
+            raise ValueError(f"depth must be a power of two >= 2, not {depth!r}")
+        self._data_width = data_width
+        self._depth = depth
+        self._frames = frames
+        super().__init__({
+            "w_stream": In(stream.Signature(frame_word_layout(data_width, length_width))),
+            "r_stream": Out(stream.Signature(data.StructLayout({"data": data_width,
+                                                                "last": 1}))),
+            "length_stream": Out(stream.Signature(length_width)),
+            "free": Out(range(depth + 1)),
+            "commit_ready": Out(1),
+        })
+
+    depth = property(lambda self: self._depth)
+
+    def elaborate(self, platform):
+        m = Module()
+        depth = self._depth
+        pointer_width = depth.bit_length()  # one bit more than an index: full != empty
+
+        m.submodules.lengths = lengths = fifo.SyncFIFOBuffered(
+            width=len(self.length_stream.payload), depth=self._frames)
+        m.submodules.memory = memory = Memory(
+            shape=data.StructLayout({"data": self._data_width, "last": 1}), depth=depth,
+            init=[])
+        write_port = memory.write_port()
+        read_port = memory.read_port()
+
+        write = Signal(pointer_width)       # next word written
+        committed = Signal(pointer_width)   # end of the last committed frame
+        read = Signal(pointer_width)        # next word read
+        next_read = Signal(pointer_width)
+
+        word = self.w_stream.payload
+        pushed = Signal()
+        popped = Signal()
+        m.d.comb += [
+            self.free.eq(depth - (write - read)),
+            self.commit_ready.eq(lengths.w_rdy),
+            self.w_stream.ready.eq(Mux(word.last & word.abort, 1,
+                                       (self.free != 0) & (~word.last | lengths.w_rdy))),
+            pushed.eq(self.w_stream.valid & self.w_stream.ready),
+            write_port.addr.eq(write[:-1]),
+            write_port.data.data.eq(word.data),
+            write_port.data.last.eq(word.last),
+            write_port.en.eq(pushed & ~(word.last & word.abort)),
+            lengths.w_data.eq(word.length),
+            lengths.w_en.eq(pushed & word.last & ~word.abort),
+        ]
+        with m.If(pushed):
+            with m.If(word.last & word.abort):
+                m.d.sync += write.eq(committed)
+            with m.Elif(word.last):
+                m.d.sync += [write.eq(write + 1), committed.eq(write + 1)]
+            with m.Else():
+                m.d.sync += write.eq(write + 1)
+
+        # the read port fetches the word at next_read; it is on r_stream in the next cycle
+        valid = Signal()
+        m.d.comb += [
+            popped.eq(self.r_stream.valid & self.r_stream.ready),
+            next_read.eq(read + popped),
+            read_port.addr.eq(next_read[:-1]),
+            self.r_stream.valid.eq(valid),
+            self.r_stream.payload.eq(read_port.data),
+            self.length_stream.valid.eq(lengths.r_rdy),
+            self.length_stream.payload.eq(lengths.r_data),
+            lengths.r_en.eq(self.length_stream.ready),
+        ]
+        m.d.sync += [read.eq(next_read), valid.eq(next_read != committed)]
+        return m

@@ -1,0 +1,39 @@
+"""Ring arithmetic and address checks shared by the TX and RX queues."""
+
+from amaranth import *
+from amaranth.lib import data
+
+
+__all__ = ["INDEX_WIDTH", "ring_next", "ring_distance", "window_layout", "inside_window"]
+
+
+#: Bits of a ring index (TDH / TDT / RDH / RDT hold 16).
+INDEX_WIDTH = 16
+
+
+def ring_next(index, count, step=1):
+    """``(index + step) mod count`` for ``index < count`` and ``step <= count``."""
+    total = index + step
+    return Mux(total >= count, total - count, total)[:INDEX_WIDTH]
+
+
+def ring_distance(start, end, count):
+    """Descriptors from ``start`` up to ``end`` (exclusive) going round a ring of ``count``."""
+    return Mux(end >= start, end - start, end + count - start)[:INDEX_WIDTH + 1]
+
+
+def window_layout():
+    """The DMA window as the queues see it: ``enable``, ``base`` and ``limit`` (bytes,
+    exclusive)."""
+    return data.StructLayout({"enable": 1, "base": 64, "limit": 64})
+
+
+def inside_window(window, address, length, addr_width):
+    """Whether ``[address, address + length)`` is inside the window (when it is enabled) and
+    within the master's ``2 ** addr_width`` bytes."""
+    # the end may be 2**64 exactly: the sum is one bit wider than the address, so nothing wraps
+    reach = Const(1 << addr_width, 66)
+    end_value = address.as_unsigned() + length.as_unsigned()
+    within_reach = end_value <= reach
+    inside = (address >= window.base) & (end_value <= window.limit)
+    return within_reach & (~window.enable | inside)

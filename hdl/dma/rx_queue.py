@@ -1,0 +1,521 @@
+"""One RX queue of the DMA engine: the RX packet stream -> buffers of the RX descriptor ring."""
+
+from amaranth import *
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..packet import packet_layout
+from .bus_arbiter import client_signature
+from .descriptors import (DESCRIPTOR_BYTES, MAX_FRAME_BYTES, SRRCTL_BSIZEPKT_UNIT,
+                          SRRCTL_DESCTYPE_ADV_ONEBUF, RxReadDescriptor, RxWriteBack)
+from .frame_fifo import FrameFIFO
+from .registers import MAX_QUEUES, OCTET_INC_WIDTH, RxQueueError
+from .ring import INDEX_WIDTH, inside_window, ring_distance, ring_next, window_layout
+from .tx_queue import (FETCH_DESCRIPTORS, PREFETCH_DESCRIPTORS, TAG_DATA, TAG_FETCH,
+                       TAG_WRITE_BACK, queue_config_layout)
+
+
+__all__ = ["RxQueue", "rx_beat_layout", "RX_FIFO_BYTES"]
+
+
+#: Bytes of the RX frame FIFO (store and forward): two of the largest frames.
+RX_FIFO_BYTES = 16384
+
+
+def rx_beat_layout(data_width):
+    """A beat of the engine's RX stream: a packet beat (:func:`~slique.hdl.packet.packet_layout`)
+    with the frame's RX ``queue`` (0 to 3; a queue the engine lacks means queue 0),
+    ``rss_hash`` and ``rss_type`` (read on its first beat), as the flow path's demux provides
+    them."""
+    members = dict(packet_layout(data_width).members)
+    members.update(queue=range(MAX_QUEUES), rss_hash=32, rss_type=4)
+    return data.StructLayout(members)
+
+
+def _min(a, b):
+    return Mux(a < b, a, b)
+
+
+class RxQueue(wiring.Component):
+    """One RX queue: frames from the RX stream into the buffers of the i225 advanced RX ring.
+
+    Frames arrive on ``rx_stream`` (never back-pressured) into a store-and-forward
+    :class:`FrameFIFO`; a frame longer than :data:`MAX_FRAME_BYTES` is dropped there
+    (``oversize``, ROC), and so is a frame that finds the queue stopped (``dropped``, RQDPC)
+    or the FIFO full because the host bus is slower than the stream (``missed``, MPC).
+    Each frame then needs ``ceil(length / buffer size)`` descriptors: with fewer free ones
+    (from the head up to the tail) it is missed (MPC, RNBC) and nothing is written; otherwise
+    its bytes go, in bursts, into the buffers of the descriptors from the head on, and the
+    descriptors are written back in one burst after the data (length, DD, EOP on the last,
+    the RSS hash and type), the head moving past them. Descriptors are prefetched in bursts
+    like the TX queue's.
+
+    A buffer address must be a multiple of the bus width (igc's are page-aligned); one that is
+    not, or whose buffer ``[pkt_addr, pkt_addr + buffer size)`` is outside the DMA window, is
+    refused before anything is written to it (RQERR.WINDOW). Errors stop the queue as the
+    register map documents, and the frame in progress is dropped (RQDPC) with none of its
+    descriptors written back.
+
+    Parameters
+    ----------
+    data_width, addr_width, max_beats, tag_width
+        As :class:`~slique.hdl.dma.tx_queue.TxQueue`'s.
+    fifo_bytes : int
+        Bytes of the frame FIFO (a power of two, at least :data:`MAX_FRAME_BYTES`).
+
+    Attributes
+    ----------
+    bus : ``Out(client_signature(...))``
+    rx_stream : ``In(stream.Signature(rx_beat_layout(data_width)))`` (``ready`` unused)
+    config : ``In(queue_config_layout())``
+    buffer_size : ``In(7)``, descriptor_type : ``In(3)``
+        SRRCTL.BSIZEPKT and SRRCTL.DESCTYPE.
+    window : ``In(window_layout())``
+    head, head_stb, disable, error, running
+        As the TX queue's (RDH, RXDCTL.ENABLE, RQERR).
+    written_back, delivered, oversize : ``Out(1)``
+        Events: a frame written back (EICR RXQ, GPRC), too long (ROC).
+    missed, dropped : ``Out(2)``
+        Frames missed (MPC, RNBC) and dropped (RQDPC) in this cycle (the stream side and the
+        ring side may each count one). A frame of no bytes (``last`` with ``keep`` 0 on its
+        first beat) is dropped.
+    delivered_bytes : ``Out(14)``
+    """
+
+    def __init__(self, *, data_width=64, addr_width=32, max_beats=32, tag_width=2,
+                 fifo_bytes=RX_FIFO_BYTES):
+        self._data_width = data_width
+        self._addr_width = addr_width
+        self._max_beats = max_beats
+        self._word_bits = (data_width // 8).bit_length() - 1
+        self._fifo_words = fifo_bytes // (data_width // 8)
+        word_addr_width = addr_width - self._word_bits
+        super().__init__({
+            "bus": Out(client_signature(data_width=data_width, word_addr_width=word_addr_width,
+                                        beats_width=max_beats.bit_length(),
+                                        tag_width=tag_width)),
+            "rx_stream": In(stream.Signature(rx_beat_layout(data_width))),
+            "config": In(queue_config_layout()),
+            "buffer_size": In(7),
+            "descriptor_type": In(3),
+            "window": In(window_layout()),
+            "head": Out(INDEX_WIDTH),
+            "head_stb": Out(1),
+            "disable": Out(1),
+            "error": Out(7),
+            "written_back": Out(1),
+            "delivered": Out(1),
+            "delivered_bytes": Out(OCTET_INC_WIDTH),
+            "missed": Out(2),
+            "dropped": Out(2),
+            "oversize": Out(1),
+            "running": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        width = self._data_width
+        lanes = width // 8
+        word_bits = self._word_bits
+        words_per_descriptor = DESCRIPTOR_BYTES // lanes
+        max_beats = self._max_beats
+        cfg = self.config
+        bus = self.bus
+
+        base = Signal(64)
+        count = Signal(INDEX_WIDTH + 1)
+        buffer_bytes = Signal(17)             # SRRCTL.BSIZEPKT * 1024, latched
+        fetch = Signal(INDEX_WIDTH)
+        head = Signal(INDEX_WIDTH)
+        enable_seen = Signal()
+        stopping = Signal()
+        stop_error = Signal(7)
+        m.d.sync += enable_seen.eq(cfg.enable)
+        m.d.comb += self.head.eq(head)
+
+        # ---- the frame FIFO: frames in from the stream ---------------------------------------
+        meta_layout = data.StructLayout({"length": 14, "rss_hash": 32, "rss_type": 4})
+        m.submodules.frames = frames = FrameFIFO(data_width=width, depth=self._fifo_words,
+                                                 length_width=meta_layout.size)
+        beat = self.rx_stream.payload
+        incoming = self.rx_stream.valid
+        receiving = Signal()                  # in the middle of a frame
+        accepting = Signal()                  # this frame goes into the FIFO
+        overflowed = Signal()                 # the FIFO was full: the frame is missed
+        received = Signal(range(MAX_FRAME_BYTES + lanes + 1))
+        frame_hash = Signal(32)
+        frame_type = Signal(4)
+        beat_bytes = Signal(range(lanes + 1))
+        # keep counts on the last beat: the run of set lanes from lane 0
+        run = Const(lanes, range(lanes + 1))
+        for lane in reversed(range(lanes)):
+            run = Mux(beat.keep[lane], run, lane)    # the lowest clear lane, or all of them
+        m.d.comb += beat_bytes.eq(Mux(beat.last, run, lanes))
+        new_received = Signal.like(received)
+        m.d.comb += new_received.eq(Mux(receiving, received, 0) + beat_bytes)
+        too_long = new_received > MAX_FRAME_BYTES
+        this_accepting = Mux(receiving, accepting, self.running & ~stopping)
+        this_hash = Mux(receiving, frame_hash, beat.rss_hash)
+        this_type = Mux(receiving, frame_type, beat.rss_type)
+        this_overflow = Mux(receiving, overflowed, 0)
+        meta = Signal(meta_layout)
+        space = Signal()                      # the FIFO takes this word (and commits a frame)
+        empty_frame = Signal()
+        stream_dropped = Signal()
+        stream_missed = Signal()
+        m.d.comb += [
+            space.eq((frames.free != 0) & (~beat.last | frames.commit_ready)),
+            empty_frame.eq(beat.last & ~receiving & (beat_bytes == 0)),
+            meta.length.eq(new_received),
+            meta.rss_hash.eq(this_hash),
+            meta.rss_type.eq(this_type),
+            self.rx_stream.ready.eq(1),
+            frames.w_stream.payload.data.eq(beat.data),
+            frames.w_stream.payload.last.eq(beat.last),
+            frames.w_stream.payload.abort.eq(too_long | this_overflow | empty_frame | ~space),
+            frames.w_stream.payload.length.eq(meta),
+        ]
+        with m.If(incoming):
+            m.d.sync += [receiving.eq(~beat.last), received.eq(new_received),
+                         accepting.eq(this_accepting), frame_hash.eq(this_hash),
+                         frame_type.eq(this_type)]
+            # a last word always goes in (an abort, when anything went wrong, is always taken)
+            m.d.comb += frames.w_stream.valid.eq(
+                this_accepting & (beat.last | (~this_overflow & ~too_long & space)))
+            with m.If(beat.last):
+                m.d.sync += overflowed.eq(0)
+                with m.If(too_long):
+                    m.d.comb += self.oversize.eq(1)
+                with m.Elif(~this_accepting | empty_frame):
+                    m.d.comb += stream_dropped.eq(1)
+                with m.Elif(this_overflow | ~space):
+                    m.d.comb += stream_missed.eq(1)
+            with m.Else():
+                m.d.sync += overflowed.eq(this_overflow | (this_accepting & ~space))
+
+        # ---- the command in flight ----------------------------------------------------------
+        cmd = bus.cmd
+        waiting = Signal()
+        with m.If(cmd.valid & cmd.ready):
+            m.d.sync += [cmd.valid.eq(0), waiting.eq(1)]
+        done = bus.done
+        with m.If(done.valid):
+            m.d.sync += waiting.eq(0)
+        idle_bus = Signal()
+        m.d.comb += idle_bus.eq(~cmd.valid & ~waiting)
+
+        # ---- descriptor prefetch -------------------------------------------------------------
+        m.submodules.prefetch = prefetch = fifo.SyncFIFOBuffered(
+            width=width + 1, depth=PREFETCH_DESCRIPTORS * words_per_descriptor)
+        credit = Signal(range(PREFETCH_DESCRIPTORS + 1), init=PREFETCH_DESCRIPTORS)
+        available = Signal(INDEX_WIDTH + 1)
+        batch = Signal(range(FETCH_DESCRIPTORS + 1))
+        fetch_failed = Signal()
+        m.d.comb += [
+            available.eq(ring_distance(fetch, cfg.tail, count)),
+            batch.eq(_min(_min(available, count - fetch), FETCH_DESCRIPTORS)),
+            prefetch.w_data.eq(Cat(bus.read.payload.data, bus.read.payload.err)),
+            prefetch.w_en.eq(bus.read.valid & (bus.read.payload.tag == TAG_FETCH)),
+        ]
+        assembled = Signal(DESCRIPTOR_BYTES * 8)
+        assembled_words = Signal(range(words_per_descriptor + 1))
+        assembled_err = Signal()
+        descriptor = RxReadDescriptor(assembled)
+        have = Signal()
+        take = Signal()                       # the FSM uses the assembled descriptor
+        m.d.comb += have.eq(assembled_words == words_per_descriptor)
+        with m.If(take):
+            m.d.sync += assembled_words.eq(0)
+        with m.Elif(~have & prefetch.r_rdy):
+            m.d.comb += prefetch.r_en.eq(1)
+            m.d.sync += [
+                assembled.eq(Cat(assembled[width:], prefetch.r_data[:width])),
+                assembled_words.eq(assembled_words + 1),
+                assembled_err.eq(Mux(assembled_words == 0, 0, assembled_err) |
+                                 prefetch.r_data[width]),
+            ]
+        descriptor_popped = Signal()
+        m.d.comb += descriptor_popped.eq(prefetch.r_en &
+                                         (assembled_words == words_per_descriptor - 1))
+
+        # ---- per frame ----------------------------------------------------------------------
+        meta_out = meta_layout(frames.length_stream.payload)
+        frame_length = Signal(14)
+        needed = Signal(range(MAX_FRAME_BYTES // SRRCTL_BSIZEPKT_UNIT + 2))
+        covered = Signal(range(MAX_FRAME_BYTES + (1 << 17)))
+        used = Signal.like(needed)            # descriptors written so far
+        left = Signal(14)                     # bytes of the frame not yet written
+        buffer_address = Signal(64)
+        buffer_left = Signal(17)              # bytes still to write into this buffer
+        frame_error = Signal(7)               # the frame failed: drop it after the drain
+        tail_bytes = Signal(range(lanes))
+        m.d.comb += tail_bytes.eq(frame_length[:word_bits])
+
+        # write beats: frame words while a data burst is out, write-back words otherwise
+        data_beats = Signal(range(max_beats + 1))
+        wb_beats = Signal(range(2 * (MAX_FRAME_BYTES // SRRCTL_BSIZEPKT_UNIT + 1) *
+                                words_per_descriptor + 1))
+        wb_beat = Signal.like(wb_beats)
+        wb_index = Signal.like(needed)        # descriptor of the frame being written back
+        wb_bytes_left = Signal(14)            # frame bytes from wb_index on
+        write_back = Signal(RxWriteBack)
+        wb_length = Signal(17)
+        m.d.comb += [
+            wb_length.eq(_min(wb_bytes_left, buffer_bytes)),
+            write_back.pkt_info.rss_type.eq(meta_out.rss_type),
+            write_back.rss_hash.eq(meta_out.rss_hash),
+            write_back.status_error.dd.eq(1),
+            write_back.status_error.eop.eq(wb_bytes_left <= buffer_bytes),
+            write_back.length.eq(wb_length),
+        ]
+        wb_word = write_back.as_value()
+        word_in_descriptor = Signal(range(words_per_descriptor))
+        m.d.comb += word_in_descriptor.eq(wb_beat[:(words_per_descriptor - 1).bit_length()])
+        draining = Signal()                   # pop the frame's words without writing them
+        last_popped = Signal()                # the frame's last word has left the FIFO
+        last_word = frames.r_stream.payload.last
+        with m.If(frames.r_stream.valid & frames.r_stream.ready & last_word):
+            m.d.sync += last_popped.eq(1)
+        with m.If(data_beats != 0):
+            m.d.comb += [
+                bus.write.valid.eq(frames.r_stream.valid),
+                bus.write.payload.data.eq(frames.r_stream.payload.data),
+                bus.write.payload.sel.eq(Mux(last_word & (tail_bytes != 0),
+                                             (Const(1, lanes + 1) << tail_bytes) - 1, -1)),
+                frames.r_stream.ready.eq(bus.write.ready),
+            ]
+            with m.If(bus.write.valid & bus.write.ready):
+                m.d.sync += data_beats.eq(data_beats - 1)
+        with m.Elif(wb_beat != wb_beats):
+            m.d.comb += [
+                bus.write.valid.eq(1),
+                bus.write.payload.data.eq(wb_word.word_select(word_in_descriptor, width)),
+                bus.write.payload.sel.eq(-1),
+            ]
+            with m.If(bus.write.ready):
+                m.d.sync += wb_beat.eq(wb_beat + 1)
+                with m.If(word_in_descriptor == words_per_descriptor - 1):
+                    m.d.sync += [wb_index.eq(wb_index + 1),
+                                 wb_bytes_left.eq(wb_bytes_left - wb_length)]
+        with m.Elif(draining):
+            m.d.comb += frames.r_stream.ready.eq(1)
+            with m.If(frames.r_stream.valid & last_word):
+                m.d.sync += draining.eq(0)
+
+        fetch_ready = Signal()
+        m.d.comb += fetch_ready.eq(self.running & ~stopping & ~fetch_failed & (batch != 0) &
+                                   (credit >= batch))
+        fetch_issued = Signal()
+        word_address = lambda byte_address: byte_address[word_bits:self._addr_width]
+        with m.If(descriptor_popped & ~fetch_issued):
+            m.d.sync += credit.eq(credit + 1)
+        with m.Elif(~descriptor_popped & fetch_issued):
+            m.d.sync += credit.eq(credit - batch)
+        with m.Elif(descriptor_popped & fetch_issued):
+            m.d.sync += credit.eq(credit + 1 - batch)
+
+        m.d.comb += frames.length_stream.ready.eq(0)
+        fsm_idle = Signal()
+        ring_dropped = Signal()
+        ring_missed = Signal()
+        m.d.comb += [self.dropped.eq(stream_dropped + ring_dropped),
+                     self.missed.eq(stream_missed + ring_missed)]
+        with m.FSM():
+            with m.State("IDLE"):
+                m.d.comb += fsm_idle.eq(1)
+                with m.If(frames.length_stream.valid & ~draining):
+                    m.d.sync += [frame_length.eq(meta_out.length), needed.eq(1),
+                                 covered.eq(buffer_bytes), used.eq(0), last_popped.eq(0),
+                                 left.eq(meta_out.length), frame_error.eq(0)]
+                    with m.If(~self.running | stopping):
+                        m.d.comb += ring_dropped.eq(1)
+                        m.d.sync += draining.eq(1)
+                        m.next = "FINISH"
+                    with m.Else():
+                        m.next = "SIZE"
+            with m.State("SIZE"):
+                # descriptors needed: buffers of buffer_bytes until the frame is covered
+                with m.If(covered < frame_length):
+                    m.d.sync += [covered.eq(covered + buffer_bytes), needed.eq(needed + 1)]
+                with m.Elif(ring_distance(head, cfg.tail, count) < needed):
+                    m.d.comb += ring_missed.eq(1)
+                    m.d.sync += draining.eq(1)
+                    m.next = "FINISH"
+                with m.Else():
+                    m.next = "DESCRIPTOR"
+            with m.State("DESCRIPTOR"):
+                with m.If(stopping):
+                    m.d.sync += [draining.eq(1),
+                                 frame_error.eq(Mux(stop_error == 0,
+                                                    1 << RxQueueError.ABORTED, stop_error))]
+                    m.next = "FAIL"
+                with m.Elif(have):
+                    m.d.comb += take.eq(1)
+                    with m.If(assembled_err):
+                        m.d.sync += [draining.eq(1),
+                                     frame_error.eq(1 << RxQueueError.BUS_ERROR)]
+                        m.next = "FAIL"
+                    with m.Elif((descriptor.pkt_addr[:word_bits] != 0) |
+                                ~inside_window(self.window, descriptor.pkt_addr, buffer_bytes,
+                                               self._addr_width)):
+                        m.d.sync += [draining.eq(1), frame_error.eq(1 << RxQueueError.WINDOW)]
+                        m.next = "FAIL"
+                    with m.Else():
+                        m.d.sync += [buffer_address.eq(descriptor.pkt_addr),
+                                     buffer_left.eq(_min(left, buffer_bytes)),
+                                     left.eq(left - _min(left, buffer_bytes)),
+                                     used.eq(used + 1)]
+                        m.next = "DATA"
+            with m.State("DATA"):
+                beats = Signal(range(max_beats + 1))
+                burst_bytes = Signal(17)
+                m.d.comb += [
+                    beats.eq(_min((buffer_left + lanes - 1) >> word_bits, max_beats)),
+                    burst_bytes.eq(_min(buffer_left, beats << word_bits)),
+                ]
+                with m.If(idle_bus & stopping):
+                    m.d.sync += [draining.eq(~last_popped),
+                                 frame_error.eq(Mux(stop_error == 0,
+                                                    1 << RxQueueError.ABORTED, stop_error))]
+                    m.next = "FAIL"
+                with m.Elif(idle_bus & ~fetch_ready):
+                    with m.If(buffer_left == 0):
+                        m.next = "NEXT"
+                    with m.Else():
+                        m.d.sync += [
+                            cmd.valid.eq(1),
+                            cmd.payload.write.eq(1),
+                            cmd.payload.address.eq(word_address(buffer_address)),
+                            cmd.payload.beats.eq(beats),
+                            cmd.payload.tag.eq(TAG_DATA),
+                            data_beats.eq(beats),
+                            buffer_address.eq(buffer_address + burst_bytes),
+                            buffer_left.eq(buffer_left - burst_bytes),
+                        ]
+                        m.next = "DATA_DONE"
+            with m.State("DATA_DONE"):
+                with m.If(done.valid):
+                    with m.If(done.payload.err):
+                        m.d.sync += [frame_error.eq(1 << RxQueueError.BUS_ERROR),
+                                     draining.eq(~last_popped)]
+                        m.next = "FAIL"
+                    with m.Else():
+                        m.next = "DATA"
+            with m.State("NEXT"):
+                with m.If(used == needed):
+                    m.d.sync += [wb_index.eq(0), wb_bytes_left.eq(frame_length)]
+                    m.next = "WRITE_BACK"
+                with m.Else():
+                    m.next = "DESCRIPTOR"
+            with m.State("WRITE_BACK"):
+                # the frame's descriptors from the head, in one burst (two at the ring's end)
+                slot = Signal(INDEX_WIDTH)
+                first_run = Signal(range(MAX_FRAME_BYTES // SRRCTL_BSIZEPKT_UNIT + 2))
+                m.d.comb += [
+                    slot.eq(ring_next(head, count, wb_index)),
+                    first_run.eq(_min(needed - wb_index, count - slot)),
+                ]
+                with m.If(idle_bus & ~fetch_ready & (wb_beat == wb_beats)):
+                    with m.If(wb_index == needed):
+                        m.next = "DELIVER"
+                    with m.Else():
+                        m.d.sync += [
+                            cmd.valid.eq(1),
+                            cmd.payload.write.eq(1),
+                            cmd.payload.address.eq(word_address(base + (slot << 4))),
+                            cmd.payload.beats.eq(first_run * words_per_descriptor),
+                            cmd.payload.tag.eq(TAG_WRITE_BACK),
+                            wb_beats.eq(first_run * words_per_descriptor),
+                            wb_beat.eq(0),
+                        ]
+                        m.next = "WRITE_BACK_DONE"
+            with m.State("WRITE_BACK_DONE"):
+                with m.If(done.valid):
+                    m.d.sync += [wb_beats.eq(0), wb_beat.eq(0)]
+                    with m.If(done.payload.err):
+                        m.d.sync += frame_error.eq(1 << RxQueueError.BUS_ERROR)
+                        m.next = "FAIL"
+                    with m.Else():
+                        m.next = "WRITE_BACK"
+            with m.State("DELIVER"):
+                m.d.comb += [self.delivered.eq(1), self.delivered_bytes.eq(frame_length),
+                             self.written_back.eq(1)]
+                m.d.sync += head.eq(ring_next(head, count, needed))
+                m.d.sync += self.head_stb.eq(1)
+                m.next = "FINISH"
+            with m.State("FAIL"):
+                m.d.comb += ring_dropped.eq(1)
+                with m.If(~stopping):
+                    m.d.sync += [stopping.eq(1), stop_error.eq(frame_error)]
+                m.next = "FINISH"
+            with m.State("FINISH"):
+                with m.If(~draining & (data_beats == 0)):
+                    m.d.comb += frames.length_stream.ready.eq(1)
+                    m.next = "IDLE"
+
+        with m.If(self.head_stb):
+            m.d.sync += self.head_stb.eq(0)
+
+        # ---- fetch command (the FSM leaves the bus to it first) ------------------------------
+        with m.If(idle_bus & fetch_ready):
+            m.d.comb += fetch_issued.eq(1)
+            m.d.sync += [
+                cmd.valid.eq(1),
+                cmd.payload.write.eq(0),
+                cmd.payload.address.eq(word_address(base + (fetch << 4))),
+                cmd.payload.beats.eq(batch * words_per_descriptor),
+                cmd.payload.tag.eq(TAG_FETCH),
+                fetch.eq(ring_next(fetch, count, batch)),
+            ]
+        with m.If(done.valid & (done.payload.tag[:2] == TAG_FETCH) & done.payload.err):
+            m.d.sync += fetch_failed.eq(1)
+
+        # ---- run / stop ---------------------------------------------------------------------
+        ring_bytes = cfg.length
+        m.d.comb += [self.error.eq(0), self.disable.eq(0)]
+        with m.If(~self.running):
+            with m.If(cfg.enable & ~enable_seen):
+                start_count = ring_bytes >> 4
+                errors = Signal(7)
+                m.d.comb += [
+                    errors[RxQueueError.RING_LENGTH].eq((ring_bytes == 0) |
+                                                        (ring_bytes[:7] != 0)),
+                    errors[RxQueueError.SRRCTL].eq(
+                        (self.buffer_size == 0) |
+                        (self.descriptor_type != SRRCTL_DESCTYPE_ADV_ONEBUF)),
+                    errors[RxQueueError.TAIL].eq((cfg.tail >= start_count) |
+                                                 (cfg.head >= start_count)),
+                    errors[RxQueueError.WINDOW].eq(~inside_window(
+                        self.window, cfg.base, ring_bytes, self._addr_width)),
+                ]
+                with m.If(errors != 0):
+                    m.d.comb += [self.error.eq(errors), self.disable.eq(1)]
+                with m.Else():
+                    m.d.sync += [
+                        self.running.eq(1),
+                        base.eq(cfg.base),
+                        count.eq(start_count),
+                        buffer_bytes.eq(self.buffer_size * SRRCTL_BSIZEPKT_UNIT),
+                        head.eq(cfg.head),
+                        fetch.eq(cfg.head),
+                        stopping.eq(0),
+                        stop_error.eq(0),
+                        fetch_failed.eq(0),
+                    ]
+        with m.Else():
+            with m.If(~stopping):
+                with m.If(~cfg.enable):
+                    m.d.sync += stopping.eq(1)
+                with m.Elif(cfg.tail >= count):
+                    m.d.sync += [stopping.eq(1), stop_error.eq(1 << RxQueueError.TAIL)]
+            with m.Elif(~waiting & ~cmd.valid & (wb_beat == wb_beats) & (data_beats == 0) &
+                        fsm_idle & ~draining):
+                # nothing in flight: empty the prefetch, then stop
+                m.d.comb += prefetch.r_en.eq(1)
+                m.d.sync += assembled_words.eq(0)
+                with m.If(~prefetch.r_rdy):
+                    m.d.sync += [self.running.eq(0), stopping.eq(0),
+                                 credit.eq(PREFETCH_DESCRIPTORS)]
+                    with m.If(stop_error != 0):
+                        m.d.comb += [self.error.eq(stop_error), self.disable.eq(1)]
+        return m

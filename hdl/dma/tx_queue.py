@@ -1,0 +1,590 @@
+"""One TX queue of the DMA engine: descriptor ring -> host memory reads -> the TX packet stream."""
+
+from amaranth import *
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from ..packet import packet_layout
+from .bus_arbiter import client_signature
+from .byte_packer import BytePacker
+from .descriptors import (DESCRIPTOR_BYTES, DTYP_DATA, MAX_FRAME_BYTES, MAX_FRAME_DESCRIPTORS,
+                          RING_ALIGN, TxDataDescriptor, TxWriteBack, pack_descriptor)
+from .frame_fifo import FrameFIFO
+from .registers import OCTET_INC_WIDTH, TxQueueError
+from .ring import INDEX_WIDTH, inside_window, ring_distance, ring_next, window_layout
+
+
+__all__ = ["TxQueue", "TAG_FETCH", "TAG_DATA", "TAG_WRITE_BACK", "FETCH_DESCRIPTORS",
+           "WRITE_BACK_DESCRIPTORS", "queue_config_layout"]
+
+
+#: Tags of a queue's commands (the low bits of the master's tag).
+TAG_FETCH, TAG_DATA, TAG_WRITE_BACK = 0, 1, 2
+
+#: Descriptors fetched in one burst, at most.
+FETCH_DESCRIPTORS = 8
+
+#: Write-backs written in one burst, at most (WTHRESH is clamped to it).
+WRITE_BACK_DESCRIPTORS = 8
+
+#: Descriptors the prefetch buffer holds.
+PREFETCH_DESCRIPTORS = 32
+
+
+def queue_config_layout():
+    """What a queue takes from its registers: ring ``base`` (bytes), ``length`` (TDLEN /
+    RDLEN bytes), ``head`` (TDH / RDH as software wrote it), ``tail``, ``enable``, ``wthresh``."""
+    return data.StructLayout({"base": 64, "length": 20, "head": INDEX_WIDTH,
+                              "tail": INDEX_WIDTH, "enable": 1, "wthresh": 5})
+
+
+def _min(a, b):
+    return Mux(a < b, a, b)
+
+
+class TxQueue(wiring.Component):
+    """One TX queue: the i225 advanced TX descriptor ring, read as the igc driver fills it.
+
+    Pipeline
+    --------
+    1. *Fetch*: descriptors from the ring position ``fetch`` up to the tail, in bursts of up
+       to :data:`FETCH_DESCRIPTORS` (never across the ring's end), into a prefetch buffer of
+       :data:`PREFETCH_DESCRIPTORS`; a fetch goes out whenever the buffer has room for a whole
+       batch.
+    2. *Scan*: every descriptor is checked (advanced data descriptor, DTALEN not 0, frame at
+       most :data:`MAX_FRAME_BYTES` and :data:`MAX_FRAME_DESCRIPTORS`, buffer inside the DMA
+       window); a frame becomes readable only once all its descriptors up to EOP have passed.
+    3. *Read*: the buffers of readable frames, in bursts of up to ``max_beats`` words.
+       The words are packed (:class:`BytePacker`, any byte alignment, scatter-gather) into a
+       store-and-forward :class:`FrameFIFO`: a frame leaves on ``tx_stream`` only whole,
+       so a bus error or a disable undoes it without any of it leaving.
+    4. *Write-back*: once a frame's data are read, its head moves past it and its descriptors
+       with RS are queued for write-back (DD); consecutive ones are written in one burst of up
+       to ``min(WTHRESH, 8)`` descriptors, or at once when the queue has no other work.
+
+    Errors (:class:`~slique.hdl.dma.registers.TxQueueError`) follow the register map's
+    documentation: the queue stops, ``disable`` clears ENABLE, ``error`` sets the cause bit,
+    the head stays at the first descriptor of the unfinished frame.
+
+    Parameters
+    ----------
+    data_width : 32 or 64
+    addr_width : int
+        Bytes the master reaches: ``2 ** addr_width``.
+    max_beats : int
+        Longest burst.
+    tag_width : int
+        The master's tag width (this queue uses the two low bits).
+
+    Attributes
+    ----------
+    bus : ``Out(client_signature(...))``
+    tx_stream : ``Out(stream.Signature(packet_layout(data_width)))``
+    config : ``In(queue_config_layout())``
+    window : ``In(window_layout())``
+    head, head_stb : ``Out(16)``, ``Out(1)``
+        TDH's hardware write.
+    disable : ``Out(1)``
+        Clear TXDCTL.ENABLE (an error stopped the queue).
+    error : ``Out(7)``
+        Cause bits to set in TQERR (one cycle).
+    written_back, taken, discarded, sent : ``Out(1)``
+        Events: a write-back with DD written (EICR TXQ), a frame taken from the ring (TPT), a
+        frame discarded (HTDPMC), a frame sent whole (GPTC).
+    sent_bytes : ``Out(14)``
+        The octets of the frame sent (GOTCL), with ``sent``.
+    running : ``Out(1)``
+    """
+
+    def __init__(self, *, data_width=64, addr_width=32, max_beats=32, tag_width=2):
+        self._data_width = data_width
+        self._addr_width = addr_width
+        self._max_beats = max_beats
+        self._word_bits = (data_width // 8).bit_length() - 1
+        self._tag_width = tag_width
+        word_addr_width = addr_width - self._word_bits
+        super().__init__({
+            "bus": Out(client_signature(data_width=data_width, word_addr_width=word_addr_width,
+                                        beats_width=max_beats.bit_length(),
+                                        tag_width=tag_width)),
+            "tx_stream": Out(stream.Signature(packet_layout(data_width))),
+            "config": In(queue_config_layout()),
+            "window": In(window_layout()),
+            "head": Out(INDEX_WIDTH),
+            "head_stb": Out(1),
+            "disable": Out(1),
+            "error": Out(7),
+            "written_back": Out(1),
+            "taken": Out(1),
+            "discarded": Out(1),
+            "sent": Out(1),
+            "sent_bytes": Out(OCTET_INC_WIDTH),
+            "running": Out(1),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        width = self._data_width
+        lanes = width // 8
+        word_bits = self._word_bits
+        words_per_descriptor = DESCRIPTOR_BYTES // lanes
+        max_beats = self._max_beats
+        cfg = self.config
+        bus = self.bus
+
+        # ---- ring state ---------------------------------------------------------------------
+        base = Signal(64)
+        count = Signal(INDEX_WIDTH + 1)
+        fetch = Signal(INDEX_WIDTH)           # next descriptor to fetch
+        tail = Signal(INDEX_WIDTH)
+        enable_seen = Signal()
+        stopping = Signal()                   # stop requested; finishing what is in flight
+        stop_error = Signal(7)                # cause to report once stopped (0: a disable)
+        m.d.comb += tail.eq(cfg.tail)
+        m.d.sync += enable_seen.eq(cfg.enable)
+
+        # ---- the command in flight (one at a time) ------------------------------------------
+        cmd = bus.cmd
+        waiting = Signal()                    # a command was taken; its done not yet seen
+        waiting_tag = Signal(2)
+        with m.If(cmd.valid & cmd.ready):
+            m.d.sync += [cmd.valid.eq(0), waiting.eq(1), waiting_tag.eq(cmd.payload.tag)]
+        done = bus.done
+        with m.If(done.valid):
+            m.d.sync += waiting.eq(0)
+        idle_bus = Signal()
+        m.d.comb += idle_bus.eq(~cmd.valid & ~waiting)
+
+        # ---- fetch -> prefetch buffer -------------------------------------------------------
+        m.submodules.prefetch = prefetch = fifo.SyncFIFOBuffered(
+            width=width + 1, depth=PREFETCH_DESCRIPTORS * words_per_descriptor)
+        credit = Signal(range(PREFETCH_DESCRIPTORS + 1), init=PREFETCH_DESCRIPTORS)
+        available = Signal(INDEX_WIDTH + 1)
+        to_end = Signal(INDEX_WIDTH + 1)
+        batch = Signal(range(FETCH_DESCRIPTORS + 1))
+        m.d.comb += [
+            available.eq(ring_distance(fetch, tail, count)),
+            to_end.eq(count - fetch),
+            batch.eq(_min(_min(available, to_end), FETCH_DESCRIPTORS)),
+            prefetch.w_data.eq(Cat(bus.read.payload.data, bus.read.payload.err)),
+            prefetch.w_en.eq(bus.read.valid & (bus.read.payload.tag == TAG_FETCH)),
+        ]
+
+        # ---- scan: assemble descriptors, check them, queue their buffers ---------------------
+        assembled = Signal(DESCRIPTOR_BYTES * 8)
+        assembled_words = Signal(range(words_per_descriptor + 1))
+        descriptor = TxDataDescriptor(assembled)
+        entry_layout = data.StructLayout({"address": self._addr_width, "length": 16, "rs": 1,
+                                          "eop": 1})
+        m.submodules.buffers = buffers = fifo.SyncFIFOBuffered(
+            width=entry_layout.size, depth=MAX_FRAME_DESCRIPTORS)
+        frames_ready = Signal(range(MAX_FRAME_DESCRIPTORS + 1))   # whole checked frames queued
+        scan_descriptors = Signal(range(MAX_FRAME_DESCRIPTORS + 1))
+        scan_bytes = Signal(range(MAX_FRAME_BYTES + (1 << 16)))
+        scan_error = Signal(7)                 # a frame was refused; reported when reached
+        draining = Signal()                    # the stop empties the buffers
+
+        assembled_err = Signal()               # a word of it was answered with err
+        have = Signal()
+        m.d.comb += have.eq(assembled_words == words_per_descriptor)
+        with m.If(~have & prefetch.r_rdy):
+            m.d.comb += prefetch.r_en.eq(1)
+            m.d.sync += [
+                assembled.eq(Cat(assembled[width:], prefetch.r_data[:width])),
+                assembled_words.eq(assembled_words + 1),
+                assembled_err.eq(Mux(assembled_words == 0, 0, assembled_err) |
+                                 prefetch.r_data[width]),
+            ]
+
+        cmd_len = descriptor.cmd_type_len
+        refused_type = Signal()
+        refused_length = Signal()
+        refused_window = Signal()
+        new_bytes = Signal.like(scan_bytes)
+        m.d.comb += [
+            new_bytes.eq(scan_bytes + cmd_len.length),
+            refused_type.eq((cmd_len.dtyp != DTYP_DATA) | ~cmd_len.dext),
+            refused_length.eq((cmd_len.length == 0) | (new_bytes > MAX_FRAME_BYTES) |
+                              ((scan_descriptors == MAX_FRAME_DESCRIPTORS - 1) & ~cmd_len.eop)),
+            refused_window.eq(~inside_window(self.window, descriptor.buffer_addr,
+                                             cmd_len.length, self._addr_width)),
+        ]
+        entry = Signal(entry_layout)
+        m.d.comb += [
+            entry.address.eq(descriptor.buffer_addr),
+            entry.length.eq(cmd_len.length),
+            entry.rs.eq(cmd_len.rs),
+            entry.eop.eq(cmd_len.eop),
+            buffers.w_data.eq(entry),
+        ]
+        frame_queued = Signal()
+        with m.If(have & self.running & ~stopping & (scan_error == 0) & buffers.w_rdy):
+            m.d.sync += assembled_words.eq(0)
+            with m.If(assembled_err):
+                m.d.sync += scan_error.eq(1 << TxQueueError.BUS_ERROR)
+            with m.Elif(refused_type | refused_length):
+                m.d.sync += scan_error.eq(1 << TxQueueError.DESCRIPTOR)
+            with m.Elif(refused_window):
+                m.d.sync += scan_error.eq(1 << TxQueueError.WINDOW)
+            with m.Else():
+                m.d.comb += buffers.w_en.eq(1)
+                with m.If(cmd_len.eop):
+                    m.d.comb += frame_queued.eq(1)
+                    m.d.sync += [scan_descriptors.eq(0), scan_bytes.eq(0)]
+                with m.Else():
+                    m.d.sync += [scan_descriptors.eq(scan_descriptors + 1),
+                                 scan_bytes.eq(new_bytes)]
+
+        # ---- read: buffers of checked frames, in bursts --------------------------------------
+        landing_depth = 2 * max_beats
+        m.submodules.landing = landing = fifo.SyncFIFOBuffered(width=width + 1,
+                                                               depth=landing_depth)
+        landing_credit = Signal(range(landing_depth + 1), init=landing_depth)
+        record_layout = data.StructLayout({"lane": range(lanes), "count": 16,
+                                           "beats": range(max_beats + 1), "last": 1,
+                                           "abort": 1})
+        m.submodules.records = records = fifo.SyncFIFOBuffered(width=record_layout.size,
+                                                               depth=8)
+        m.d.comb += [
+            landing.w_data.eq(Cat(bus.read.payload.data, bus.read.payload.err)),
+            landing.w_en.eq(bus.read.valid & (bus.read.payload.tag == TAG_DATA)),
+        ]
+
+        head = Signal(INDEX_WIDTH)            # first descriptor of the oldest unfinished frame
+        reading = Signal()                    # a buffer is current
+        in_frame = Signal()                   # the reader has taken part of a frame
+        current = Signal(entry_layout)
+        left = Signal(16)                     # bytes of the current buffer not yet requested
+        frame_last_issued = Signal()          # the frame's last burst is out
+        frame_descriptors = Signal(range(MAX_FRAME_DESCRIPTORS + 1))
+        frame_rs = Signal(MAX_FRAME_DESCRIPTORS)
+        m.d.comb += self.head.eq(head)
+
+        lane = Signal(word_bits)
+        words_needed = Signal(17)
+        beats = Signal(range(max_beats + 1))
+        burst_bytes = Signal(17)
+        m.d.comb += [
+            lane.eq(current.address[:word_bits]),
+            words_needed.eq((lane + left + lanes - 1) >> word_bits),
+            beats.eq(_min(words_needed, max_beats)),
+            burst_bytes.eq(_min(left, (beats << word_bits) - lane)),
+        ]
+        data_ready = Signal()                 # a burst can go now
+        m.d.comb += data_ready.eq(reading & (left != 0) & (landing_credit >= beats) &
+                                  records.w_rdy)
+
+        # take the next buffer of a checked frame
+        walker_busy = Signal()
+        with m.If(~reading & ~frame_last_issued & buffers.r_rdy & ~draining & ~walker_busy &
+                  (in_frame | (frames_ready != 0)) & ~stopping):
+            m.d.comb += buffers.r_en.eq(1)
+            popped = entry_layout(buffers.r_data)
+            m.d.sync += [
+                reading.eq(1),
+                in_frame.eq(1),
+                current.eq(popped),
+                left.eq(popped.length),
+                frame_descriptors.eq(frame_descriptors + 1),
+                frame_rs.eq(frame_rs | (popped.rs << frame_descriptors)),
+            ]
+        frame_taken = Signal()                # the reader took a frame's EOP buffer
+        m.d.comb += frame_taken.eq(buffers.r_en & entry_layout(buffers.r_data).eop)
+        with m.If(frame_queued & ~frame_taken):
+            m.d.sync += frames_ready.eq(frames_ready + 1)
+        with m.Elif(~frame_queued & frame_taken):
+            m.d.sync += frames_ready.eq(frames_ready - 1)
+
+        # ---- write-back run -----------------------------------------------------------------
+        run_first = Signal(INDEX_WIDTH)
+        run_count = Signal(range(WRITE_BACK_DESCRIPTORS + 1))
+        walk_mask = Signal(MAX_FRAME_DESCRIPTORS)
+        walk_index = Signal(INDEX_WIDTH)
+        threshold = Signal(range(WRITE_BACK_DESCRIPTORS + 1))
+        m.d.comb += [
+            walker_busy.eq(walk_mask != 0),
+            threshold.eq(Mux(cfg.wthresh == 0, 1, _min(cfg.wthresh, WRITE_BACK_DESCRIPTORS))),
+        ]
+        walk_blocked = Signal()
+        appendable = Signal()
+        m.d.comb += appendable.eq((run_count == 0) |
+                                  ((walk_index == run_first + run_count) &
+                                   (run_count < WRITE_BACK_DESCRIPTORS)))
+        with m.If(walker_busy):
+            with m.If(~walk_mask[0] | appendable):
+                m.d.sync += [walk_mask.eq(walk_mask >> 1),
+                             walk_index.eq(ring_next(walk_index, count))]
+                with m.If(walk_mask[0]):
+                    with m.If(run_count == 0):
+                        m.d.sync += run_first.eq(walk_index)
+                    m.d.sync += run_count.eq(run_count + 1)
+            with m.Else():
+                m.d.comb += walk_blocked.eq(1)
+
+        # ---- choose the next command --------------------------------------------------------
+        fetch_ready = Signal()
+        fetch_failed = Signal()
+        m.d.comb += fetch_ready.eq(self.running & ~stopping & (scan_error == 0) & ~fetch_failed &
+                                   (batch != 0) & (credit >= batch))
+        data_pending = Signal()
+        m.d.comb += data_pending.eq(reading | (frames_ready != 0))
+        flush_ready = Signal()
+        m.d.comb += flush_ready.eq((run_count != 0) & ~(walker_busy & ~walk_blocked) &
+                                   ((run_count >= threshold) | walk_blocked | ~data_pending |
+                                    stopping))
+        writing_beats = Signal(range(WRITE_BACK_DESCRIPTORS * words_per_descriptor + 1))
+        written_beat = Signal.like(writing_beats)
+        write_back_word = Signal(DESCRIPTOR_BYTES * 8)
+        m.d.comb += write_back_word.eq(int.from_bytes(
+            pack_descriptor(TxWriteBack, {"status": {"dd": 1}}), "little"))
+        word_in_descriptor = Signal(range(words_per_descriptor))
+        m.d.comb += word_in_descriptor.eq(written_beat[:(words_per_descriptor - 1).bit_length()])
+        m.d.comb += [
+            bus.write.valid.eq(written_beat != writing_beats),
+            bus.write.payload.data.eq(write_back_word.word_select(word_in_descriptor, width)),
+            bus.write.payload.sel.eq(-1),
+        ]
+        with m.If(bus.write.valid & bus.write.ready):
+            m.d.sync += written_beat.eq(written_beat + 1)
+
+        data_issue = Signal()
+        word_address = lambda byte_address: byte_address[word_bits:self._addr_width]
+        with m.If(idle_bus & ~(stopping & draining)):
+            with m.If(fetch_ready):
+                m.d.sync += [
+                    cmd.valid.eq(1),
+                    cmd.payload.write.eq(0),
+                    cmd.payload.address.eq(word_address(base + (fetch << 4))),
+                    cmd.payload.beats.eq(batch * words_per_descriptor),
+                    cmd.payload.tag.eq(TAG_FETCH),
+                    fetch.eq(ring_next(fetch, count, batch)),
+                    credit.eq(credit - batch),
+                ]
+            with m.Elif(flush_ready):
+                m.d.sync += [
+                    cmd.valid.eq(1),
+                    cmd.payload.write.eq(1),
+                    cmd.payload.address.eq(word_address(base + (run_first << 4))),
+                    cmd.payload.beats.eq(run_count * words_per_descriptor),
+                    cmd.payload.tag.eq(TAG_WRITE_BACK),
+                    writing_beats.eq(run_count * words_per_descriptor),
+                    written_beat.eq(0),
+                    run_count.eq(0),
+                ]
+            with m.Elif(data_ready & ~stopping):
+                record = record_layout(records.w_data)
+                m.d.comb += [
+                    data_issue.eq(1),
+                    records.w_en.eq(1),
+                    record.lane.eq(lane),
+                    record.count.eq(burst_bytes),
+                    record.beats.eq(beats),
+                    record.last.eq(current.eop & (burst_bytes == left)),
+                ]
+                m.d.sync += [
+                    cmd.valid.eq(1),
+                    cmd.payload.write.eq(0),
+                    cmd.payload.address.eq(word_address(current.address)),
+                    cmd.payload.beats.eq(beats),
+                    cmd.payload.tag.eq(TAG_DATA),
+                    current.address.eq(current.address + burst_bytes),
+                    left.eq(left - burst_bytes),
+                    landing_credit.eq(landing_credit - beats +
+                                      (landing.r_rdy & landing.r_en)),
+                ]
+                with m.If(burst_bytes == left):
+                    m.d.sync += reading.eq(0)
+                    with m.If(current.eop):
+                        m.d.sync += frame_last_issued.eq(1)
+        # the landing credit comes back as the unpacker takes words
+        with m.If(landing.r_rdy & landing.r_en & ~data_issue):
+            m.d.sync += landing_credit.eq(landing_credit + 1)
+        with m.If(prefetch.r_en & (assembled_words == words_per_descriptor - 1)):
+            m.d.sync += credit.eq(credit + 1 - (idle_bus & ~(stopping & draining) &
+                                                fetch_ready) * batch)
+
+        # ---- completions --------------------------------------------------------------------
+        frame_done = Signal()
+        frame_failed = Signal()
+        with m.If(done.valid):
+            with m.Switch(done.payload.tag[:2]):
+                with m.Case(TAG_FETCH):
+                    # the failing words reach the scanner flagged: it reports the error in
+                    # ring order, once the frames before it are done
+                    with m.If(done.payload.err):
+                        m.d.sync += fetch_failed.eq(1)
+                with m.Case(TAG_DATA):
+                    with m.If(done.payload.err):
+                        m.d.comb += frame_failed.eq(1)
+                        with m.If(~stopping):
+                            m.d.sync += [stopping.eq(1),
+                                         stop_error.eq(1 << TxQueueError.BUS_ERROR)]
+                    with m.Elif(frame_last_issued):
+                        m.d.comb += frame_done.eq(1)
+                with m.Case(TAG_WRITE_BACK):
+                    with m.If(done.payload.err):
+                        with m.If(~stopping):
+                            m.d.sync += [stopping.eq(1),
+                                         stop_error.eq(1 << TxQueueError.BUS_ERROR)]
+                    with m.Else():
+                        m.d.comb += self.written_back.eq(1)
+                    m.d.sync += writing_beats.eq(0)
+
+        end_of_frame = Signal(INDEX_WIDTH)
+        m.d.comb += end_of_frame.eq(ring_next(head, count, frame_descriptors))
+        head_moved = Signal()
+        m.d.sync += head_moved.eq(frame_done)
+        m.d.comb += self.head_stb.eq(head_moved)
+        with m.If(frame_done):
+            m.d.comb += self.taken.eq(1)
+            m.d.sync += [
+                head.eq(end_of_frame),
+                walk_mask.eq(frame_rs),
+                walk_index.eq(head),
+                in_frame.eq(0),
+                frame_last_issued.eq(0),
+                frame_descriptors.eq(0),
+                frame_rs.eq(0),
+            ]
+
+        # a frame cut: its records end with abort, it is counted, nothing of it written back
+        cut = Signal()
+        m.d.comb += cut.eq(frame_failed | (stopping & in_frame & ~waiting & ~cmd.valid &
+                                           ~frame_done))
+        with m.If(cut & records.w_rdy & ~data_issue):
+            record = record_layout(records.w_data)
+            m.d.comb += [records.w_en.eq(1), record.last.eq(1), record.abort.eq(1),
+                         self.taken.eq(1), self.discarded.eq(1)]
+            m.d.sync += [in_frame.eq(0), reading.eq(0), frame_last_issued.eq(0),
+                         frame_descriptors.eq(0), frame_rs.eq(0)]
+            with m.If(~frame_failed & (stop_error == 0)):
+                m.d.sync += stop_error.eq(1 << TxQueueError.ABORTED)
+
+        # ---- run / stop ---------------------------------------------------------------------
+        ring_bytes = cfg.length
+        with m.If(~self.running):
+            with m.If(cfg.enable & ~enable_seen):
+                start_count = ring_bytes >> 4
+                with m.If((ring_bytes == 0) | (ring_bytes[:7] != 0)):
+                    m.d.comb += [self.error.eq(1 << TxQueueError.RING_LENGTH),
+                                 self.disable.eq(1)]
+                with m.Elif((cfg.tail >= start_count) | (cfg.head >= start_count)):
+                    m.d.comb += [self.error.eq(1 << TxQueueError.TAIL), self.disable.eq(1)]
+                with m.Elif(~inside_window(self.window, cfg.base, ring_bytes,
+                                           self._addr_width)):
+                    m.d.comb += [self.error.eq(1 << TxQueueError.WINDOW), self.disable.eq(1)]
+                with m.Else():
+                    m.d.sync += [
+                        self.running.eq(1),
+                        base.eq(cfg.base),
+                        count.eq(start_count),
+                        head.eq(cfg.head),
+                        fetch.eq(cfg.head),
+                        stopping.eq(0),
+                        stop_error.eq(0),
+                        scan_error.eq(0),
+                        fetch_failed.eq(0),
+                    ]
+        with m.Else():
+            with m.If(~stopping):
+                with m.If(~cfg.enable):
+                    m.d.sync += stopping.eq(1)
+                    with m.If(~in_frame & (frames_ready == 0) & (scan_descriptors != 0)):
+                        # part of a frame's descriptors taken, the rest not yet in the ring
+                        m.d.comb += [self.taken.eq(1), self.discarded.eq(1)]
+                        m.d.sync += stop_error.eq(1 << TxQueueError.ABORTED)
+                with m.Elif(tail >= count):
+                    m.d.sync += [stopping.eq(1), stop_error.eq(1 << TxQueueError.TAIL)]
+                with m.Elif((scan_error != 0) & (frames_ready == 0) & ~in_frame &
+                            ~buffers.r_en):
+                    # the refused frame is next: everything before it is done. It counts as
+                    # a discarded frame, unless a descriptor fetch failed on its first one
+                    with m.If(~scan_error[TxQueueError.BUS_ERROR] | (scan_descriptors != 0)):
+                        m.d.comb += [self.taken.eq(1), self.discarded.eq(1)]
+                    m.d.sync += [stopping.eq(1), stop_error.eq(scan_error)]
+            with m.Else():
+                # in flight: let it complete; cut the frame; flush write-backs; empty buffers
+                with m.If(~waiting & ~cmd.valid & ~in_frame & ~walker_busy & (run_count == 0)):
+                    m.d.sync += draining.eq(1)
+                with m.If(draining):
+                    m.d.comb += [prefetch.r_en.eq(1), buffers.r_en.eq(0)]
+                    with m.If(~prefetch.r_rdy & ~buffers.r_rdy):
+                        m.d.sync += [
+                            self.running.eq(0),
+                            draining.eq(0),
+                            stopping.eq(0),
+                            assembled_words.eq(0),
+                            frames_ready.eq(0),
+                            scan_descriptors.eq(0),
+                            scan_bytes.eq(0),
+                            credit.eq(PREFETCH_DESCRIPTORS),
+                        ]
+                        with m.If(stop_error != 0):
+                            m.d.comb += [self.error.eq(stop_error), self.disable.eq(1)]
+                    with m.If(buffers.r_rdy):
+                        m.d.comb += buffers.r_en.eq(1)
+
+        # ---- unpack landed words into the packer --------------------------------------------
+        m.submodules.packer = packer = BytePacker(data_width=width, length_width=16)
+        record = record_layout(records.r_data)
+        word_in_record = Signal(range(max_beats + 1))
+        record_bytes_left = Signal(16)
+        frame_error = Signal()
+        landed_err = landing.r_data[width]
+        first_word = word_in_record == 0
+        this_lane = Mux(first_word, record.lane, 0)
+        bytes_left = Mux(first_word, record.count, record_bytes_left)
+        this_count = Signal(range(lanes + 1))
+        m.d.comb += this_count.eq(_min(bytes_left, lanes - this_lane))
+        final_word = Signal()
+        m.d.comb += final_word.eq((record.beats == 0) | (word_in_record == record.beats - 1))
+        packer_in = packer.i_stream
+        m.d.comb += [
+            packer_in.valid.eq(records.r_rdy & ((record.beats == 0) | landing.r_rdy)),
+            packer_in.payload.data.eq(landing.r_data[:width]),
+            packer_in.payload.lane.eq(this_lane),
+            packer_in.payload.count.eq(Mux(record.beats == 0, 0, this_count)),
+            packer_in.payload.last.eq(record.last & final_word),
+            packer_in.payload.abort.eq(record.abort | frame_error |
+                                       ((record.beats != 0) & landed_err)),
+        ]
+        with m.If(packer_in.valid & packer_in.ready):
+            with m.If(record.beats != 0):
+                m.d.comb += landing.r_en.eq(1)
+            with m.If(final_word):
+                m.d.comb += records.r_en.eq(1)
+                m.d.sync += word_in_record.eq(0)
+            with m.Else():
+                m.d.sync += [word_in_record.eq(word_in_record + 1),
+                             record_bytes_left.eq(bytes_left - this_count)]
+            with m.If(record.last & final_word):
+                m.d.sync += frame_error.eq(0)
+            with m.Elif((record.beats != 0) & landed_err):
+                m.d.sync += frame_error.eq(1)
+
+        # ---- store and forward --------------------------------------------------------------
+        fifo_words = 1 << ((MAX_FRAME_BYTES + lanes - 1) // lanes - 1).bit_length()
+        m.submodules.frames = frames = FrameFIFO(data_width=width, depth=fifo_words,
+                                                 length_width=16)
+        wiring.connect(m, packer.o_stream, frames.w_stream)
+
+        out = self.tx_stream
+        first = Signal(init=1)
+        length = frames.length_stream.payload
+        tail_bytes = Signal(range(lanes))
+        m.d.comb += tail_bytes.eq(length[:word_bits])
+        m.d.comb += [
+            out.valid.eq(frames.r_stream.valid & frames.length_stream.valid),
+            out.payload.data.eq(frames.r_stream.payload.data),
+            out.payload.first.eq(first),
+            out.payload.last.eq(frames.r_stream.payload.last),
+            out.payload.keep.eq(Mux(frames.r_stream.payload.last & (tail_bytes != 0),
+                                    (Const(1, lanes + 1) << tail_bytes) - 1, -1)),
+            frames.r_stream.ready.eq(out.ready & frames.length_stream.valid),
+        ]
+        with m.If(out.valid & out.ready):
+            m.d.sync += first.eq(out.payload.last)
+            with m.If(out.payload.last):
+                m.d.comb += [frames.length_stream.ready.eq(1), self.sent.eq(1),
+                             self.sent_bytes.eq(length)]
+        return m

@@ -1,0 +1,191 @@
+"""A Wishbone B4 pipelined master that runs burst commands for the DMA engine."""
+
+from amaranth import *
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .. import wishbone
+from .._parameters import check_choice
+
+
+__all__ = ["WishboneBurstMaster", "BUS_WIDTHS", "command_layout", "read_beat_layout",
+           "write_beat_layout", "done_layout"]
+
+
+#: Data widths of the host bus.
+BUS_WIDTHS = (32, 64)
+
+
+def command_layout(word_addr_width, beats_width, tag_width):
+    """One burst command: ``write``, the first word ``address``, ``beats`` (1 or more) and a
+    ``tag`` echoed on the read beats and the completion."""
+    return data.StructLayout({"write": 1, "address": word_addr_width, "beats": beats_width,
+                              "tag": tag_width})
+
+
+def read_beat_layout(data_width, tag_width):
+    """One answered read beat: ``data``, ``err`` (the beat was answered with ``err``, or was
+    not requested because an earlier beat of its burst was) and the command's ``tag``."""
+    return data.StructLayout({"data": data_width, "err": 1, "tag": tag_width})
+
+
+def write_beat_layout(data_width):
+    """One beat to write: ``data`` and the byte selects ``sel``."""
+    return data.StructLayout({"data": data_width, "sel": data_width // 8})
+
+
+def done_layout(tag_width):
+    """The completion of a command: ``err`` (some beat was answered with ``err``) and ``tag``."""
+    return data.StructLayout({"err": 1, "tag": tag_width})
+
+
+class WishboneBurstMaster(wiring.Component):
+    """Runs burst commands on a Wishbone B4 pipelined bus (``stall``, ``err``, ``cti``, ``bte``).
+
+    A command (``cmd``) asks for ``beats`` consecutive words from word ``address`` on. The
+    master raises ``cyc`` and puts one request on the bus in every cycle the target does not
+    ``stall`` (a burst with ``cti`` INCR_BURST, END_OF_BURST on its last request, ``bte``
+    LINEAR); the target answers each request, in order, with ``ack`` or ``err``. ``cyc`` falls
+    once every request of the command is answered, so a command never leaves the bus in the
+    middle of a cycle, whatever the answers are.
+
+    - A read delivers exactly ``beats`` beats on ``read``, in order, one per answer, never
+      back-pressured (whoever issues a read has room for it). After an ``err`` answer the rest
+      of the burst is not requested: its beats are delivered with ``err`` set and data 0, so a
+      consumer always sees the number of beats it asked for.
+    - A write takes exactly ``beats`` beats from ``write`` (data and byte selects); after an
+      ``err`` answer the rest are taken and not put on the bus.
+    - Each command ends with one ``done`` (never back-pressured) carrying ``err`` (some beat
+      was answered with ``err``) and the ``tag``, in the cycle of its last answer; the next
+      command is taken in that same cycle, so a burst of ``n`` beats on a target answering in
+      the cycle after each request occupies the bus ``n + 1`` cycles.
+
+    Parameters
+    ----------
+    data_width : 32 or 64
+        Bits of a bus word.
+    addr_width : int
+        Bits of a byte address; the bus's ``adr`` is the word address (``addr_width`` minus 2
+        or 3 bits).
+    max_beats : int
+        Largest ``beats`` of a command.
+    tag_width : int
+        Bits of the tag.
+
+    Attributes
+    ----------
+    bus : ``Out(wishbone.Signature(...))``
+        The initiator port (byte granularity).
+    cmd : ``In(stream.Signature(command_layout(...)))``
+    write : ``In(stream.Signature(write_beat_layout(data_width)))``
+    read : ``Out(stream.Signature(read_beat_layout(...), always_ready=True))``
+    done : ``Out(stream.Signature(done_layout(tag_width), always_ready=True))``
+    busy : ``Out(1)``
+        A command is in progress.
+    """
+
+    def __init__(self, *, data_width=64, addr_width=32, max_beats=32, tag_width=2):
+        check_choice("data_width", data_width, BUS_WIDTHS)
+        if not isinstance(max_beats, int) or max_beats < 1:
+            raise ValueError(f"max_beats must be a positive integer, not {max_beats!r}")
+        self._data_width = data_width
+        self._word_bits = (data_width // 8).bit_length() - 1
+        if not isinstance(addr_width, int) or addr_width <= self._word_bits:
+            raise ValueError(f"addr_width must be an integer > {self._word_bits}, "
+                             f"not {addr_width!r}")
+        self._addr_width = addr_width
+        self._max_beats = max_beats
+        self._tag_width = tag_width
+        word_addr_width = addr_width - self._word_bits
+        beats_width = max_beats.bit_length()
+        super().__init__({
+            "bus": Out(wishbone.Signature(
+                addr_width=word_addr_width, data_width=data_width, granularity=8,
+                features={"stall", "err", "cti", "bte"})),
+            "cmd": In(stream.Signature(command_layout(word_addr_width, beats_width, tag_width))),
+            "write": In(stream.Signature(write_beat_layout(data_width))),
+            "read": Out(stream.Signature(read_beat_layout(data_width, tag_width),
+                                         always_ready=True)),
+            "done": Out(stream.Signature(done_layout(tag_width), always_ready=True)),
+            "busy": Out(1),
+        })
+
+    data_width = property(lambda self: self._data_width)
+    addr_width = property(lambda self: self._addr_width)
+    max_beats = property(lambda self: self._max_beats)
+    word_bits = property(lambda self: self._word_bits, doc="log2 of the bytes per bus word.")
+
+    def elaborate(self, platform):
+        m = Module()
+        bus = self.bus
+        beats_width = self._max_beats.bit_length()
+
+        write = Signal()
+        tag = Signal(self._tag_width)
+        address = Signal.like(bus.adr)
+        to_issue = Signal(beats_width)      # requests not yet put on the bus
+        to_answer = Signal(beats_width)     # beats not yet answered (or skipped)
+        outstanding = Signal(beats_width)   # requests on the bus, not yet answered
+        errored = Signal()                  # some beat of this command was answered with err
+
+        issuing = Signal()
+        accepted = Signal()
+        answered = Signal()
+        skipped = Signal()
+        finishing = Signal()
+
+        m.d.comb += [
+            issuing.eq(self.busy & ~errored & (to_issue != 0) & (~write | self.write.valid)),
+            accepted.eq(issuing & ~bus.stall),
+            answered.eq(bus.cyc & (bus.ack | bus.err) & (outstanding != 0)),
+            # after an error, the beats not requested are delivered (read) or taken (write),
+            # one per cycle, once the requests on the bus are answered
+            skipped.eq(self.busy & errored & (to_issue != 0) & (outstanding == 0) &
+                       (~write | self.write.valid)),
+
+            bus.cyc.eq(self.busy & ((outstanding != 0) | issuing)),
+            bus.stb.eq(issuing),
+            bus.we.eq(write),
+            bus.adr.eq(address),
+            bus.dat_w.eq(self.write.payload.data),
+            bus.sel.eq(Mux(write, self.write.payload.sel, -1)),
+            bus.cti.eq(Mux(to_issue == 1, wishbone.CycleType.END_OF_BURST,
+                           wishbone.CycleType.INCR_BURST)),
+            bus.bte.eq(wishbone.BurstTypeExt.LINEAR),
+            self.write.ready.eq(write & (accepted | skipped)),
+
+            self.read.valid.eq(~write & (answered | skipped)),
+            self.read.payload.data.eq(Mux(answered & bus.ack & ~errored, bus.dat_r, 0)),
+            self.read.payload.err.eq(~answered | bus.err | errored),
+            self.read.payload.tag.eq(tag),
+
+            finishing.eq(self.busy & (to_answer == (answered | skipped))),
+            self.done.valid.eq(finishing),
+            self.done.payload.err.eq(errored | (answered & bus.err)),
+            self.done.payload.tag.eq(tag),
+            self.cmd.ready.eq(~self.busy | finishing),
+        ]
+
+        with m.If(accepted):
+            m.d.sync += address.eq(address + 1)
+        m.d.sync += [
+            to_issue.eq(to_issue - (accepted | skipped)),
+            to_answer.eq(to_answer - (answered | skipped)),
+            outstanding.eq(outstanding + accepted - answered),
+        ]
+        with m.If(answered & bus.err):
+            m.d.sync += errored.eq(1)
+        with m.If(finishing):
+            m.d.sync += [self.busy.eq(0), errored.eq(0)]
+        with m.If(self.cmd.valid & self.cmd.ready):
+            command = self.cmd.payload
+            m.d.sync += [
+                self.busy.eq(1),
+                write.eq(command.write),
+                tag.eq(command.tag),
+                address.eq(command.address),
+                to_issue.eq(command.beats),
+                to_answer.eq(command.beats),
+                errored.eq(0),
+            ]
+        return m
