@@ -203,14 +203,16 @@ class PipelineTraffic(DemuxTraffic):
 @dataclass
 class PipelineResult:
     """What a run saw on the gateware's (or the model's) ports: counters at the end, the trace
-    records, the delivered frames, and (when recorded) every cycle's levels, tokens and
-    admission decisions per queue."""
+    records, the delivered frames (hex, per queue), and (when recorded) every cycle's levels,
+    tokens and admission decisions per queue. ``traffic`` is the run's
+    :class:`PipelineTraffic` (not serialized; ``None`` after :meth:`from_dict`)."""
     cycles: int = 0
     counters: dict = field(default_factory=dict)
     records: list = field(default_factory=list)
     rst_requests: int = 0
     frames: list = field(default_factory=list)
     series: dict = field(default_factory=dict)
+    traffic: object = None
 
     def summary(self, queues):
         """The figures as ``slique simulate --json`` prints them: ``queues``, ``blocks``,
@@ -351,6 +353,7 @@ async def run_pipeline_lockstep(ports, model, traffic, *, cycles=None, hint, rec
     result.records = list(traffic.records)
     result.rst_requests = len(traffic.rst_requests)
     result.frames = [[frame.hex() for frame in traffic.frames(queue)] for queue in range(queues)]
+    result.traffic = traffic
     _check_drained(result, queues, hint)
     return result
 

@@ -14,7 +14,7 @@ from slique.hdl.packet_admission import PacketAdmission
 from slique.sim import flow_pipeline as golden
 from slique.sim.burst_admission import CONFIG_PORTS, ConfigSchedule
 from slique.sim.lockstep import AmaranthPorts, Mismatch
-from slique.sim.packet import Beat, pack_beat, split_packets, unpack_beat
+from slique.sim.packet import Beat, beats_frame, pack_beat, split_packets, unpack_beat
 from slique.sim.packet_admission import PacketAdmission as GoldenPacketAdmission
 
 
@@ -40,6 +40,14 @@ def test_pipeline_matches_golden_model(name, seed, replay, cycles):
     assert summary["trace"]["records"] + summary["trace"]["lost"] == \
         summary["blocks"]["trace"]["offered"]
     assert len(result.series["levels0"]) == result.cycles
+    # Whole packets only: each queue delivers input frames, unchanged and in input order.
+    offered = [beats_frame(beats, run["pipeline"]["data_width"])
+               for beats in split_packets(result.traffic.inputs_log)]
+    for queue in range(PIPELINES[name]["queues"]):
+        remaining = iter(offered)
+        delivered = [bytes.fromhex(frame) for frame in result.frames[queue]]
+        assert all(any(frame == candidate for candidate in remaining) for frame in delivered), \
+            f"queue {queue} delivered a frame that was not offered (or out of order); {replay}"
 
 
 def test_golden_run_alone_agrees_with_the_lockstep(seed, replay):
