@@ -164,6 +164,9 @@ DESIGNS = {
                      "slique.boards.build:_blinky", tuple(BOARDS)),
     "bridge": Design("bridge", "the UART bridge (3 Mbaud) and its own register bank",
                      "slique.boards.build:_bridge", ("icebreaker",)),
+    "flow": Design("flow", "packet generator, admission and sliques per queue, trace stream, "
+                           "behind the UART bridge", "slique.boards.icebreaker:icebreaker_flow_top",
+                   ("icebreaker",)),
 }
 
 

@@ -41,8 +41,12 @@ class BridgeSoC(wiring.Component):
 
     Parameters
     ----------
-    banks : list of RegisterBank
-        Banks 1, 2, ... (made with :func:`bank`); bank 0 is the bridge's own.
+    banks : list of wiring.Component
+        Banks 1, 2, ...: components with a classic Wishbone slave port ``bus`` (32-bit data,
+        byte granularity, ``addr_width`` at most :data:`BANK_ADDR_WIDTH`): a
+        :class:`RegisterBank` made with :func:`bank`, or a
+        :class:`~slique.hdl.registered_block.RegisteredBlock`. Bank 0 is the bridge's own. In
+        a bank's window, addresses beyond its ``addr_width`` are answered with ``err``.
     divisor, max_burst, timeout : int
         Of the :class:`~slique.hdl.UartBridge`.
 
@@ -62,10 +66,12 @@ class BridgeSoC(wiring.Component):
             raise ValueError(f"At most {1 << (ADDR_WIDTH - BANK_ADDR_WIDTH)} banks, not "
                              f"{len(self.banks)}")
         for index, register_bank in enumerate(self.banks):
-            if register_bank.bus.adr.shape().width != BANK_ADDR_WIDTH or \
-                    register_bank.pipelined:
-                raise ValueError(f"Bank {index} must be a classic RegisterBank with addr_width="
-                                 f"{BANK_ADDR_WIDTH}: make it with slique.boards.soc.bank()")
+            bus = getattr(register_bank, "bus", None)
+            if bus is None or len(bus.adr) > BANK_ADDR_WIDTH or len(bus.dat_w) != 32 or \
+                    hasattr(bus, "stall"):
+                raise ValueError(f"Bank {index} needs a classic 32-bit Wishbone port `bus` with "
+                                 f"addr_width at most {BANK_ADDR_WIDTH}, as slique.boards.soc."
+                                 f"bank() makes")
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1)})
 
     def elaborate(self, platform):
@@ -88,9 +94,10 @@ class BridgeSoC(wiring.Component):
         for index, register_bank in enumerate(self.banks):
             m.submodules[f"bank{index}"] = register_bank
             target = register_bank.bus
-            chosen = select == index
+            width = len(target.adr)
+            chosen = (select == index) & (bus.adr[width:BANK_ADDR_WIDTH] == 0)
             m.d.comb += [
-                target.adr.eq(bus.adr[:BANK_ADDR_WIDTH]),
+                target.adr.eq(bus.adr[:width]),
                 target.dat_w.eq(bus.dat_w),
                 target.sel.eq(bus.sel),
                 target.we.eq(bus.we),

@@ -1,0 +1,206 @@
+"""The iCEBreaker's flow top: an on-chip packet generator, per-queue packet admission and
+sliques, the trace stream, all behind the UART bridge.
+
+::
+
+    PacketGenerator --(queue = flow label mod queues)--> PacketAdmission q (+ slique) --> drain
+            |                                                 | trace
+            +-- board bank (generator, drain, trace head)     +--> TraceStream --> board bank
+    UartBridge --Wishbone--> bank 0 (bridge) | bank 1 (board) | bank 2 + q (admission q)
+
+Why not the whole :class:`~slique.hdl.FlowPipeline`: its flow demux alone (header parser,
+Toeplitz hash, RETA, flow table; 8-bit, two queues, one flow entry, the smallest it allows)
+synthesizes to 3032 LUT4 and 3866 flip-flops on the UP5K (measured with ``synth_ice40``), and
+the device has 5280 logic cells for both, so with the bridge (about 1300 LUT4 and 700
+flip-flops) and the admissions it cannot fit. Here the generator's flow label steers each
+packet (the label is its first byte, a byte of its LFSR); the Colorlight (ECP5-25F) is the
+board for the demux.
+
+The host drives it with :class:`slique.boards.flow_client.FlowBoardClient`.
+"""
+
+from amaranth import *
+from amaranth.lib import wiring
+from amaranth.lib.wiring import In, Out
+
+from slique.hdl.block_registers import admission_binding, admission_registers
+from slique.hdl.bounded_slique import COUNTER_WIDTH
+from slique.hdl.packet_admission import PacketAdmission
+from slique.hdl.packet_generator import PacketGenerator
+from slique.hdl.registered_block import RegisteredBlock
+from slique.hdl.registers import Field, Register, RegisterMap
+from slique.hdl.trace_event import TraceBlock
+from slique.hdl.trace_stream import TraceStream
+from slique.hdl.uart_bridge import DEFAULT_DIVISOR, DEFAULT_TIMEOUT
+
+from .soc import BridgeSoC, bank
+
+
+__all__ = ["FlowBoardCore", "BOARD_REGISTERS", "BOARD_BANK", "ADMISSION_BANK",
+           "admission_bank_registers", "icebreaker_flow_top", "FRACTION_BITS", "TOKEN_BITS"]
+
+
+#: Bank of :data:`BOARD_REGISTERS`; admission ``q`` is bank ``ADMISSION_BANK + q``.
+BOARD_BANK = 1
+ADMISSION_BANK = 2
+
+#: The admissions' bucket: 8.8 fixed point rate, 8-bit tokens (small enough for the UP5K).
+FRACTION_BITS = 8
+TOKEN_BITS = 8
+
+BOARD_REGISTERS = RegisterMap("board", doc=(
+    "The iCEBreaker flow top (`slique.boards.icebreaker`): the packet generator, the drain "
+    "that empties the queues, and the trace stream. Read TRACE_HEAD_CYCLE, TRACE_HEAD_EVENT "
+    "and TRACE_HEAD_TAG in one burst: the read of TRACE_HEAD_TAG takes the record."), registers=[
+    Register("GEN_CTRL", 0x00, doc="Generator control.", fields=[
+        Field("ENABLE", 0, "rw", "Make packets."),
+    ]),
+    Register("GEN_SEED", 0x04, "rw", reset=1, doc="The LFSR seed GEN_SEED_LOAD loads."),
+    Register("GEN_SEED_LOAD", 0x08, "w", doc=(
+        "Write (any value): load GEN_SEED between packets, restart the count and the burst.")),
+    Register("GEN_LENGTH", 0x0C, doc="Packet length in bytes: MIN + (random & MASK).", fields=[
+        Field("MIN", (7, 0), "rw", "Shortest packet (0 acts as 1)."),
+        Field("MASK", (15, 8), "rw", "Mask on the random part."),
+    ]),
+    Register("GEN_SHAPE", 0x10, doc="Gaps and bursts.", fields=[
+        Field("GAP", (7, 0), "rw", "Idle cycles after every packet."),
+        Field("BURST", (15, 8), "rw", "Packets per burst (0: no bursts)."),
+        Field("BURST_GAP", (31, 16), "rw", "Idle cycles more after every burst."),
+    ]),
+    Register("GEN_COUNT", 0x14, "rw", doc="Packets to send after a seed load (0: no limit)."),
+    Register("GEN_SENT", 0x18, "r", doc="Packets sent since reset (saturating)."),
+    Register("DRAIN_PERIOD", 0x1C, doc="The queues' consumer.", fields=[
+        Field("PERIOD", (15, 0), "rw", "Take a beat from every queue once every PERIOD cycles "
+                                       "(0 and 1: every cycle)."),
+    ]),
+    Register("TRACE_LOST", 0x20, "r", doc="Trace records lost (saturating)."),
+    Register("TRACE_LEVEL", 0x24, "r", doc="Trace records waiting."),
+    Register("TRACE_CYCLE", 0x28, "r", doc="The cycle counter that stamps the records."),
+    Register("TRACE_HEAD_CYCLE", 0x30, "r", doc="The oldest record's cycle."),
+    Register("TRACE_HEAD_EVENT", 0x34, doc="The oldest record.", fields=[
+        Field("QUEUE", (7, 0), "r", "Queue."),
+        Field("REASON", (15, 8), "r", "TraceReason."),
+        Field("BLOCK", (19, 16), "r", "TraceBlock."),
+        Field("VALID", 31, "r", "A record is there (the other fields are 0 otherwise)."),
+    ]),
+    Register("TRACE_HEAD_TAG", 0x38, "r", doc="The oldest record's tag; reading takes it."),
+])
+
+
+def admission_bank_registers(queue):
+    """The register map of queue ``queue``'s admission (bank ``ADMISSION_BANK + queue``)."""
+    return admission_registers(fraction_bits=FRACTION_BITS, token_bits=TOKEN_BITS,
+                               name=f"admission{queue}")
+
+
+class FlowBoardCore(wiring.Component):
+    """Generator, admissions, trace stream and bridge (see the module documentation).
+
+    Parameters
+    ----------
+    queues : int
+        1, 2 or 4.
+    queue_depth : int
+        Beats of each queue's slique.
+    trace_depth : int
+        Records of the trace slique.
+    divisor, timeout
+        Of the :class:`~slique.hdl.UartBridge`.
+
+    Attributes
+    ----------
+    rx : ``In(1)``
+    tx : ``Out(1)``
+    """
+
+    def __init__(self, *, queues=2, queue_depth=16, trace_depth=8, divisor=DEFAULT_DIVISOR,
+                 timeout=DEFAULT_TIMEOUT):
+        if queues not in (1, 2, 4):
+            raise ValueError(f"queues must be 1, 2 or 4 (a queue is chosen by the low bits of "
+                             f"the flow label), not {queues!r}")
+        self.queues = queues
+        self.generator = PacketGenerator()
+        self.admissions = [
+            RegisteredBlock(PacketAdmission(8, queue_depth, fraction_bits=FRACTION_BITS,
+                                            token_bits=TOKEN_BITS, queue=queue),
+                            admission_bank_registers(queue), admission_binding(),
+                            unmapped="err")
+            for queue in range(queues)]
+        self.trace = TraceStream([TraceBlock.ADMISSION] * queues, trace_depth)
+        self.board_bank = bank(BOARD_REGISTERS)
+        self.soc = BridgeSoC([self.board_bank, *self.admissions], divisor=divisor,
+                             timeout=timeout)
+        super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1)})
+
+    def elaborate(self, platform):
+        m = Module()
+        m.submodules.soc = soc = self.soc
+        m.submodules.generator = generator = self.generator
+        m.submodules.trace = trace = self.trace
+        m.d.comb += [soc.rx.eq(self.rx), self.tx.eq(soc.tx)]
+        regs = self.board_bank
+
+        # Generator configuration and status.
+        m.d.comb += [
+            generator.enable.eq(regs.GEN_CTRL.ENABLE.data),
+            generator.seed.eq(regs.GEN_SEED.data),
+            generator.seed_load.eq(regs.GEN_SEED_LOAD.w_stb),
+            generator.min_length.eq(regs.GEN_LENGTH.MIN.data),
+            generator.length_mask.eq(regs.GEN_LENGTH.MASK.data),
+            generator.gap.eq(regs.GEN_SHAPE.GAP.data),
+            generator.burst.eq(regs.GEN_SHAPE.BURST.data),
+            generator.burst_gap.eq(regs.GEN_SHAPE.BURST_GAP.data),
+            generator.count.eq(regs.GEN_COUNT.data),
+            regs.GEN_SENT.r_data.eq(generator.sent),
+        ]
+
+        # Steering: a packet goes to the queue its flow label (first byte) names.
+        source = generator.o_stream
+        queue_bits = (self.queues - 1).bit_length()
+        held_queue = Signal(range(self.queues))
+        queue = Signal(range(self.queues))
+        if queue_bits:
+            m.d.comb += queue.eq(Mux(source.payload.first, source.payload.data[:queue_bits],
+                                     held_queue))
+            with m.If(source.valid & source.ready & source.payload.first):
+                m.d.sync += held_queue.eq(source.payload.data[:queue_bits])
+
+        # The drain: every queue's consumer is ready once every PERIOD cycles.
+        period = regs.DRAIN_PERIOD.PERIOD.data
+        drain_count = Signal(16)
+        drain_tick = Signal()
+        m.d.comb += drain_tick.eq(drain_count + 1 >= period)
+        m.d.sync += drain_count.eq(Mux(drain_tick, 0, drain_count + 1))
+
+        for index, admission in enumerate(self.admissions):
+            m.d.comb += [
+                admission.i_stream.payload.eq(source.payload),
+                admission.i_stream.valid.eq(source.valid & (queue == index)),
+                admission.o_stream.ready.eq(drain_tick),
+            ]
+            with m.If(queue == index):
+                m.d.comb += source.ready.eq(admission.i_stream.ready)
+            wiring.connect(m, admission.trace, trace.i_trace[index])
+
+        # Trace stream status and the head record, taken by a read of TRACE_HEAD_TAG.
+        head = trace.o_stream.payload
+        valid = trace.o_stream.valid
+        m.d.comb += [
+            regs.TRACE_LOST.r_data.eq(trace.lost),
+            regs.TRACE_LEVEL.r_data.eq(trace.level),
+            regs.TRACE_CYCLE.r_data.eq(trace.cycle),
+            regs.TRACE_HEAD_CYCLE.r_data.eq(Mux(valid, head.cycle, 0)),
+            regs.TRACE_HEAD_EVENT.QUEUE.r_data.eq(Mux(valid, head.queue, 0)),
+            regs.TRACE_HEAD_EVENT.REASON.r_data.eq(Mux(valid, head.reason.as_value(), 0)),
+            regs.TRACE_HEAD_EVENT.BLOCK.r_data.eq(Mux(valid, head.block.as_value(), 0)),
+            regs.TRACE_HEAD_EVENT.VALID.r_data.eq(valid),
+            regs.TRACE_HEAD_TAG.r_data.eq(Mux(valid, head.tag, 0)),
+            trace.o_stream.ready.eq(regs.TRACE_HEAD_TAG.r_stb),
+        ]
+        return m
+
+
+def icebreaker_flow_top(board=None):
+    """The ``flow`` design of ``slique build --board icebreaker``."""
+    from .uart_top import UartBoardTop
+    return UartBoardTop(FlowBoardCore())
