@@ -231,8 +231,10 @@ class PipelineResult:
             delivered = counter[f"admission_delivered__{queue}"]
             blocks[f"admission{queue}"] = dict(offered=counter[f"admission_offered__{queue}"],
                                                delivered=delivered, dropped=dict(dropped))
+            # A queue is offered what the demux steered to it: handed over, or dropped there
+            # because the queue could not take it.
             full = counter[f"demux_queue_full__{queue}"]
-            per_queue.append(dict(queue=queue, offered=full + delivered + sum(dropped.values()),
+            per_queue.append(dict(queue=queue, offered=counter[f"demux_delivered__{queue}"] + full,
                                   delivered=delivered, dropped={"QUEUE_FULL": full, **dropped}))
         events = sum(demux_dropped.values()) + sum(
             sum(blocks[f"admission{queue}"]["dropped"].values()) for queue in range(queues))

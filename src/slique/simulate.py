@@ -18,7 +18,7 @@ from rich.table import Table
 from slique.sim import flow_pipeline
 from slique.sim.lockstep import Mismatch
 from slique.sim.scenarios import (SCENARIO_PIPELINE, SCENARIOS, PcapError, read_pcap,
-                                  scenario_frames, sequence_report, write_pcaps)
+                                  sequence_report, write_pcaps)
 
 
 __all__ = ["add_arguments", "run", "BACKENDS", "run_scenario", "scenario_parameters",
@@ -94,13 +94,14 @@ def document(result, *, scenario, backend, seed, queues):
             **result.summary(queues)}
 
 
-def _progress(console, args):
-    return Progress(TextColumn("{task.description}"), BarColumn(), TextColumn("{task.percentage:>3.0f}%"),
-                    TimeElapsedColumn(), console=console, transient=True)
+def _progress(console):
+    return Progress(TextColumn("{task.description}"), BarColumn(),
+                    TextColumn("{task.percentage:>3.0f}%"), TimeElapsedColumn(), console=console,
+                    transient=True)
 
 
 def _simulate(args, parameters, console):
-    with _progress(console, args) as progress:
+    with _progress(console) as progress:
         if args.backend == "golden":
             task = progress.add_task(f"{args.scenario}: golden model", total=None)
 
