@@ -23,7 +23,6 @@ the Colorlight has no USB JTAG of its own, so it is loaded into SRAM through a J
 (``-c ft232 -m`` by default, as amaranth-boards does; ``--cable`` chooses another).
 """
 
-import dataclasses
 import hashlib
 import importlib
 import importlib.metadata

@@ -24,7 +24,6 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from slique.hdl.block_registers import admission_binding, admission_registers
-from slique.hdl.bounded_slique import COUNTER_WIDTH
 from slique.hdl.packet_admission import PacketAdmission
 from slique.hdl.packet_generator import PacketGenerator
 from slique.hdl.registered_block import RegisteredBlock

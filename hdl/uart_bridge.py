@@ -62,7 +62,7 @@ overruns).
 import enum as py_enum
 
 from amaranth import *
-from amaranth.lib import data, enum, stream, wiring
+from amaranth.lib import enum, stream, wiring
 from amaranth.lib.crc import catalog
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out

@@ -13,7 +13,6 @@ bus for the golden model (:class:`slique.sim.uart_bridge.UartBridge`).
 
 from collections import deque
 
-from amaranth.sim import Simulator
 
 from slique.sim.uart_bridge import BusAnswer
 

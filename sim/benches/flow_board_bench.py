@@ -19,12 +19,11 @@ import os
 from collections import Counter
 
 import cocotb
-from cocotb.clock import Clock
 from cocotb.task import bridge, resume
 from cocotb.triggers import ClockCycles
 
 from .slique_bench import _write_report
-from .uart_bridge_bench import CLOCK_PERIOD_PS, CocotbUart
+from .uart_bridge_bench import start
 
 
 __all__ = ["bench_parameters", "gateware", "QUEUE_DEPTH", "TRACE_DEPTH"]
@@ -127,13 +126,7 @@ def scenario(transport, seed, packets):
 @cocotb.test()
 async def flow_board_over_the_bridge(dut):
     parameters = json.loads(os.environ["SLIQUE_BENCH"])
-    Clock(dut.clk, CLOCK_PERIOD_PS, unit="ps").start()
-    dut.rst.value = 1
-    dut.rx.value = 1
-    await ClockCycles(dut.clk, 4)
-    dut.rst.value = 0
-    await ClockCycles(dut.clk, 4)
-    transport = BlockingUart(CocotbUart(dut), dut.clk)
+    transport = BlockingUart(await start(dut), dut.clk)
     try:
         result = await bridge(scenario)(transport, parameters["seed"], parameters["packets"])
     except Exception as error:

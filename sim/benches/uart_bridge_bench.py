@@ -20,16 +20,16 @@ import random
 
 import cocotb
 from cocotb.clock import Clock
-from cocotb.triggers import ClockCycles, Timer
+from cocotb.triggers import ClockCycles
 
 from slique.hdl.registers import Register, RegisterArray, RegisterMap
 from slique.hdl.uart_bridge import (BRIDGE_ID, BRIDGE_REGISTERS, REQUEST_START, Opcode, Status,
-                                    StrayByte, frame_counter_name, stray_counter_name)
+                                    StrayByte)
 
 from .slique_bench import _write_report
 
 
-__all__ = ["SCRATCH_REGISTERS", "bench_parameters", "gateware", "CocotbUart"]
+__all__ = ["SCRATCH_REGISTERS", "bench_parameters", "gateware", "CocotbUart", "start"]
 
 
 CLOCK_PERIOD_PS = 83_334  # 12 MHz (to the even picosecond cocotb needs)
@@ -75,6 +75,17 @@ class CocotbUart:
         self.sink.clear()
 
 
+async def start(dut):
+    """Start the 12 MHz clock, reset with the line idle; return the host's :class:`CocotbUart`."""
+    Clock(dut.clk, CLOCK_PERIOD_PS, unit="ps").start()
+    dut.rst.value = 1
+    dut.rx.value = 1
+    await ClockCycles(dut.clk, 4)
+    dut.rst.value = 0
+    await ClockCycles(dut.clk, 4)
+    return CocotbUart(dut)
+
+
 def _address(offset, bank_index=0):
     from slique.boards.soc import register_address
     return register_address(bank_index, offset)
@@ -88,13 +99,7 @@ async def bridge_to_register_banks(dut):
     hint = f"seed={parameters['seed']}; replay with: {parameters['replay']}"
     rng = random.Random(parameters["seed"])
     timeout_s = parameters["timeout"] * CLOCK_PERIOD_PS * 1e-12
-    Clock(dut.clk, CLOCK_PERIOD_PS, unit="ps").start()
-    dut.rst.value = 1
-    dut.rx.value = 1
-    await ClockCycles(dut.clk, 4)
-    dut.rst.value = 0
-    await ClockCycles(dut.clk, 4)
-    uart = CocotbUart(dut)
+    uart = await start(dut)
     client = AsyncBridgeClient(uart, reply_timeout=4 * timeout_s)
     frames_sent = 0
     try:

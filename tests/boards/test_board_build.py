@@ -2,7 +2,6 @@
 paths with stand-ins for the tools that need a board."""
 
 import json
-import os
 import stat
 
 import pytest
