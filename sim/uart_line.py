@@ -39,6 +39,9 @@ class SimulatedUart:
         Clocks per bit.
     clock_hz : float
         The design's clock, to turn timeouts in seconds into cycles.
+    sender_error : float
+        Relative error of the host's bit time (0.02: its bits are 2 % longer than ``divisor``
+        clocks), to test the receiver's tolerance; bit edges fall on the nearest clock.
 
     Attributes
     ----------
@@ -48,11 +51,12 @@ class SimulatedUart:
         Clock cycles simulated through this object.
     """
 
-    def __init__(self, simulator, rx, tx, *, divisor, clock_hz):
+    def __init__(self, simulator, rx, tx, *, divisor, clock_hz, sender_error=0.0):
         self.simulator = simulator
         self.rx, self.tx = rx, tx
         self.divisor = divisor
         self.clock_hz = clock_hz
+        self.bit_cycles = divisor * (1 + sender_error)
         self._queue = deque()  # lists of line levels, one per clock
         self._received = bytearray()
         self.sent_bytes = 0
@@ -66,7 +70,9 @@ class SimulatedUart:
         """Queue bytes; those at the indices in ``framing_errors`` get a low stop bit."""
         for index, byte in enumerate(data):
             bits = line_bits(byte, framing_error=index in framing_errors)
-            self._queue.append([level for bit in bits for level in [bit] * self.divisor])
+            edges = [round(k * self.bit_cycles) for k in range(len(bits) + 1)]
+            self._queue.append([bit for k, bit in enumerate(bits)
+                                for _ in range(edges[k + 1] - edges[k])])
             self.sent_bytes += 1
 
     def read(self, size, timeout):

@@ -27,7 +27,7 @@ class Bench:
     """A UartBridge with a WishboneMemory behind it, the host's UART in front, and counters of
     the bridge's events."""
 
-    def __init__(self, words=None, wait_states=1):
+    def __init__(self, words=None, wait_states=1, sender_error=0.0):
         self.dut = UartBridge(divisor=DIVISOR, max_burst=MAX_BURST, timeout=TIMEOUT,
                               bus_timeout=20)
         self.simulator = Simulator(self.dut)
@@ -36,7 +36,7 @@ class Bench:
                                      silent_addresses={SILENT_ADDRESS}, wait_states=wait_states)
         self.memory.attach(self.simulator, self.dut.bus)
         self.uart = SimulatedUart(self.simulator, self.dut.rx, self.dut.tx, divisor=DIVISOR,
-                                  clock_hz=CLOCK_HZ)
+                                  clock_hz=CLOCK_HZ, sender_error=sender_error)
         self.frames = {status: 0 for status in Status}
         self.stray = {reason: 0 for reason in StrayByte}
         self.simulator.add_process(self._count)
@@ -75,6 +75,17 @@ def test_client_reads_writes_and_bursts(seed):
 
     assert sum(bench.frames.values()) == 7 == bench.frames[Status.OK]
     assert sum(bench.stray.values()) == 0
+
+
+@pytest.mark.parametrize("sender_error", [-0.02, 0.02])
+def test_receiver_tolerates_a_host_clock_two_percent_off(sender_error, seed):
+    rng = random.Random(seed)
+    words = [rng.getrandbits(32) for _ in range(MAX_BURST)]
+    bench = Bench(sender_error=sender_error)
+    client = BridgeClient(bench.uart, reply_timeout=0.001, retries=0, max_burst=MAX_BURST)
+    client.write(0x40, words)  # 45 bytes back to back: the error does not accumulate
+    assert [bench.memory.words[0x40 + i] for i in range(MAX_BURST)] == words
+    assert bench.frames[Status.OK] == 1 and sum(bench.stray.values()) == 0
 
 
 def test_bus_error_and_timeout_stop_the_burst(seed):
