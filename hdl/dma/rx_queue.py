@@ -445,8 +445,9 @@ class RxQueue(wiring.Component):
                 m.next = "FINISH"
             with m.State("FAIL"):
                 m.d.comb += ring_dropped.eq(1)
-                with m.If(~stopping):
-                    m.d.sync += [stopping.eq(1), stop_error.eq(frame_error)]
+                m.d.sync += stopping.eq(1)
+                with m.If(stop_error == 0):
+                    m.d.sync += stop_error.eq(frame_error)
                 m.next = "FINISH"
             with m.State("FINISH"):
                 with m.If(~draining & (data_beats == 0)):
@@ -473,8 +474,15 @@ class RxQueue(wiring.Component):
         # ---- run / stop ---------------------------------------------------------------------
         ring_bytes = cfg.length
         m.d.comb += [self.error.eq(0), self.disable.eq(0)]
+        # an enable (ENABLE 0 -> 1) that comes while the queue is still stopping waits for it
+        start_pending = Signal()
+        with m.If(~cfg.enable):
+            m.d.sync += start_pending.eq(0)
+        with m.Elif(~enable_seen):
+            m.d.sync += start_pending.eq(1)
         with m.If(~self.running):
-            with m.If(cfg.enable & ~enable_seen):
+            with m.If(cfg.enable & (~enable_seen | start_pending)):
+                m.d.sync += start_pending.eq(0)
                 start_count = ring_bytes >> 4
                 errors = Signal(7)
                 m.d.comb += [

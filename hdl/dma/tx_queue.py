@@ -462,17 +462,28 @@ class TxQueue(wiring.Component):
 
         # ---- run / stop ---------------------------------------------------------------------
         ring_bytes = cfg.length
+        # an enable (ENABLE 0 -> 1) that comes while the queue is still stopping waits for it
+        start_pending = Signal()
+        with m.If(~cfg.enable):
+            m.d.sync += start_pending.eq(0)
+        with m.Elif(~enable_seen):
+            m.d.sync += start_pending.eq(1)
         with m.If(~self.running):
-            with m.If(cfg.enable & ~enable_seen):
+            with m.If(cfg.enable & (~enable_seen | start_pending)):
+                m.d.sync += start_pending.eq(0)
                 start_count = ring_bytes >> 4
-                with m.If((ring_bytes == 0) | (ring_bytes[:7] != 0)):
-                    m.d.comb += [self.error.eq(1 << TxQueueError.RING_LENGTH),
-                                 self.disable.eq(1)]
-                with m.Elif((cfg.tail >= start_count) | (cfg.head >= start_count)):
-                    m.d.comb += [self.error.eq(1 << TxQueueError.TAIL), self.disable.eq(1)]
-                with m.Elif(~inside_window(self.window, cfg.base, ring_bytes,
-                                           self._addr_width)):
-                    m.d.comb += [self.error.eq(1 << TxQueueError.WINDOW), self.disable.eq(1)]
+                # every check at once; every failing one sets its bit
+                errors = Signal(7)
+                m.d.comb += [
+                    errors[TxQueueError.RING_LENGTH].eq((ring_bytes == 0) |
+                                                        (ring_bytes[:7] != 0)),
+                    errors[TxQueueError.TAIL].eq((cfg.tail >= start_count) |
+                                                 (cfg.head >= start_count)),
+                    errors[TxQueueError.WINDOW].eq(~inside_window(
+                        self.window, cfg.base, ring_bytes, self._addr_width)),
+                ]
+                with m.If(errors != 0):
+                    m.d.comb += [self.error.eq(errors), self.disable.eq(1)]
                 with m.Else():
                     m.d.sync += [
                         self.running.eq(1),

@@ -324,6 +324,8 @@ async def traffic(dut):
     """The igc-style driver runs a traffic scenario on the gateware; the golden model runs it
     too; frames, write-backs and counters must agree."""
     parameters = json.loads(os.environ["SLIQUE_BENCH"])
+    if parameters["scenario"] not in ("tx", "rx", "chain"):
+        return
     hint = replay_hint(parameters["seed"], parameters.get("replay") or repr(parameters))
     try:
         document = await _traffic(dut, parameters, hint)
@@ -384,3 +386,336 @@ async def _traffic(dut, parameters, hint):
     return {"reports": [_report_dict(report) for report in reports],
             "write_backs": len(log.entries), "cycles": host.cycle,
             "beats": dict(host.beats), "parameters": parameters}
+
+
+# ---- bad inputs ------------------------------------------------------------------------------
+#
+# Each case is a coroutine over a context (driver, backend, memory, regs) that runs unchanged
+# on the golden model and on the gateware. After it, the bench reads the same registers on
+# both (error causes, EICR, enables, heads), the counter deltas, the frames sent and the
+# write-backs; they must agree. Between cases both queues are set up afresh.
+
+#: Where the bad-input cases put buffers outside the driver's arena (and the DMA window).
+OUTSIDE = 0x3000_0000
+
+
+class _Context:
+    def __init__(self, driver, backend, memory):
+        self.driver, self.backend, self.memory = driver, backend, memory
+        self.regs = driver.regs
+
+    async def write(self, offset, value):
+        await self.backend.write32(offset, value)
+
+    async def read(self, offset):
+        return await self.backend.read32(offset)
+
+    async def settle(self, cycles=3000):
+        await self.backend.wait(cycles)
+
+    def tx_slot(self, slot, raw):
+        ring = self.driver.tx[0]
+        self.memory.write(ring.base + slot * DESCRIPTOR_BYTES, raw)
+
+    async def window(self):
+        """The DMA window around the driver's arena (and nothing else)."""
+        regs = self.regs
+        start, size = self.driver.allocator.base, self.driver.allocator.size
+        await self.write(regs.DMAWBAH, start >> 32)
+        await self.write(regs.DMAWLAH, (start + size) >> 32)
+        await self.write(regs.DMAWLAL, (start + size) & 0xFFFF_F000)
+        await self.write(regs.DMAWBAL, (start & 0xFFFF_F000) | regs.DMAWBAL_ENABLE_MASK)
+
+
+def _tx_descriptor(address, length, *, eop=True, rs=True, dtyp=None):
+    from slique.hdl.dma.descriptors import (DTYP_DATA, TxDataDescriptor, pack_descriptor)
+    return pack_descriptor(TxDataDescriptor, {
+        "buffer_addr": address,
+        "cmd_type_len": {"length": length, "dtyp": DTYP_DATA if dtyp is None else dtyp,
+                         "dext": 1, "ifcs": 1, "eop": int(eop), "rs": int(rs)},
+        "olinfo_status": {"paylen": length}})
+
+
+async def _post_raw(ctx, descriptors):
+    """Write raw TX descriptors from the driver's next slot on and bump TDT past them."""
+    ring = ctx.driver.tx[0]
+    for raw in descriptors:
+        ctx.tx_slot(ring.next_to_use, raw)
+        ring.next_to_use = (ring.next_to_use + 1) % ring.count
+    await ctx.write(ctx.regs.TDT(0), ring.next_to_use)
+
+
+async def _tx_ring_length_zero(ctx):
+    await ctx.write(ctx.regs.TXDCTL(0), 0)
+    await ctx.write(ctx.regs.TDLEN(0), 0)
+    await ctx.write(ctx.regs.TXDCTL(0), ctx.regs.TXDCTL_ENABLE_MASK)
+
+
+async def _tx_ring_length_odd(ctx):
+    await ctx.write(ctx.regs.TXDCTL(0), 0)
+    await ctx.write(ctx.regs.TDLEN(0), 0x90)
+    await ctx.write(ctx.regs.TXDCTL(0), ctx.regs.TXDCTL_ENABLE_MASK)
+
+
+async def _tx_tail_beyond(ctx):
+    await ctx.driver.transmit([b"\x11" * 100])
+    await ctx.settle(500)
+    await ctx.write(ctx.regs.TDT(0), ctx.driver.tx[0].count + 3)
+
+
+async def _tx_length_zero(ctx):
+    await ctx.driver.transmit([b"\x22" * 64])
+    block = ctx.driver.allocator.alloc(64)
+    await _post_raw(ctx, [_tx_descriptor(block, 0)])
+
+
+async def _tx_too_long(ctx):
+    await ctx.driver.transmit([b"\x33" * 4000, b"\x44" * 4000, b"\x55" * 2000])
+
+
+async def _tx_context_descriptor(ctx):
+    block = ctx.driver.allocator.alloc(64)
+    await _post_raw(ctx, [_tx_descriptor(block, 64, dtyp=2)])
+
+
+async def _tx_no_eop(ctx):
+    block = ctx.driver.allocator.alloc(64)
+    await _post_raw(ctx, [_tx_descriptor(block, 16, eop=False, rs=False)] * 32)
+
+
+async def _tx_window(ctx):
+    await ctx.window()
+    await ctx.driver.transmit([b"\x66" * 300])
+    ctx.memory.write(OUTSIDE, b"\x77" * 200)
+    await ctx.settle(500)
+    await ctx.driver.transmit_buffers([(OUTSIDE, 200)])
+
+
+async def _tx_bus_error_data(ctx):
+    block = ctx.driver.allocator.alloc(1500)
+    ctx.memory.write(block, b"\x88" * 1500)
+    ctx.memory.add_error_range(block + 700, block + 708)
+    await ctx.driver.transmit([b"\x99" * 80])
+    await ctx.settle(500)
+    await ctx.driver.transmit_buffers([(block, 1500)])
+
+
+async def _tx_bus_error_fetch(ctx):
+    await ctx.driver.transmit([b"\xaa" * 90])
+    await ctx.settle(500)
+    ring = ctx.driver.tx[0]
+    slot = ring.base + ring.next_to_use * DESCRIPTOR_BYTES
+    ctx.memory.add_error_range(slot, slot + DESCRIPTOR_BYTES)
+    await ctx.driver.transmit([b"\xbb" * 90])
+
+
+async def _tx_disable_mid_frame(ctx):
+    block = ctx.driver.allocator.alloc(64)
+    await _post_raw(ctx, [_tx_descriptor(block, 32, eop=False, rs=False)] * 2)
+    await ctx.settle(500)
+    await ctx.driver.disable_tx(0)
+
+
+async def _tx_good_then_bad(ctx):
+    for size in (64, 700, 1514):
+        await ctx.driver.transmit([bytes([size & 0xFF]) * size])
+    block = ctx.driver.allocator.alloc(64)
+    await _post_raw(ctx, [_tx_descriptor(block, 0)])
+
+
+async def _rx_ring_length_odd(ctx):
+    await ctx.write(ctx.regs.RXDCTL(0), 0)
+    await ctx.write(ctx.regs.RDLEN(0), 0x50)
+    await ctx.write(ctx.regs.RXDCTL(0), ctx.regs.RXDCTL_ENABLE_MASK)
+
+
+async def _rx_srrctl_zero(ctx):
+    await ctx.write(ctx.regs.RXDCTL(0), 0)
+    await ctx.write(ctx.regs.SRRCTL(0), 1 << ctx.regs.SRRCTL_DESCTYPE_SHIFT)
+    await ctx.write(ctx.regs.RXDCTL(0), ctx.regs.RXDCTL_ENABLE_MASK)
+
+
+async def _rx_tail_beyond(ctx):
+    await ctx.write(ctx.regs.RDT(0), ctx.driver.rx[0].count)
+
+
+async def _rx_missed(ctx):
+    # the ring holds count - 1 buffers; frames of two buffers each: the rest are missed
+    size = ctx.driver.rx_buffer_size
+    for index in range(ctx.driver.rx[0].count // 2 + 4):
+        await ctx.backend.receive(bytes([index]) * (size + 100))
+
+
+async def _rx_oversize(ctx):
+    await ctx.backend.receive(b"\x5a" * 9800)
+    await ctx.backend.receive(b"\x5b" * 200)
+
+
+async def _rx_slot(ctx, address):
+    """Hand the RX ring over again with the head descriptor's buffer at ``address`` (the queue
+    is off while software rewrites it, as a descriptor the engine owns must not change)."""
+    from slique.hdl.dma.descriptors import rx_read_descriptor
+    regs, ring = ctx.regs, ctx.driver.rx[0]
+    control = await ctx.read(regs.RXDCTL(0))
+    await ctx.write(regs.RXDCTL(0), 0)
+    await ctx.settle(300)
+    await ctx.write(regs.RDH(0), 0)
+    await ctx.write(regs.RDT(0), 0)
+    ctx.memory.write(ring.base, rx_read_descriptor(address))
+    await ctx.write(regs.RXDCTL(0), control)
+    await ctx.write(regs.RDT(0), ring.next_to_use)
+
+
+async def _rx_window(ctx):
+    await ctx.window()
+    await _rx_slot(ctx, OUTSIDE)
+    await ctx.backend.receive(b"\x3c" * 500)
+
+
+async def _rx_unaligned(ctx):
+    await _rx_slot(ctx, ctx.driver.rx[0].slots[0] + 4)
+    await ctx.backend.receive(b"\x3d" * 500)
+
+
+async def _rx_bus_error_data(ctx):
+    ring = ctx.driver.rx[0]
+    buffer = ring.slots[ring.next_to_clean]
+    ctx.memory.add_error_range(buffer + 256, buffer + 264)
+    await ctx.backend.receive(b"\x3e" * 600)
+
+
+async def _rx_bus_error_fetch(ctx):
+    ring = ctx.driver.rx[0]
+    slot = ring.base + ring.next_to_clean * DESCRIPTOR_BYTES
+    ctx.memory.add_error_range(slot, slot + DESCRIPTOR_BYTES)
+    await ctx.backend.receive(b"\x3f" * 600)
+
+
+async def _rx_disabled(ctx):
+    await ctx.driver.disable_rx(0)
+    await ctx.backend.receive(b"\x40" * 128)
+
+
+async def _rx_disable_mid_frame(ctx):
+    frame = b"\x41" * 9000
+    if isinstance(ctx.backend, ModelBackend):
+        # the golden model cuts the frame where software disabled the queue
+        ctx.backend.engine.receive(frame, 0, cut_after=len(frame) // 2)
+    else:
+        await ctx.backend.receive(frame)
+        await ctx.backend.wait(200)      # the frame is being written to its buffers
+    await ctx.driver.disable_rx(0)
+
+
+#: name -> case. Every bad input of the register map's documentation, TX then RX.
+BAD_INPUT_CASES = {
+    "tx-ring-length-zero": _tx_ring_length_zero,
+    "tx-ring-length-not-128": _tx_ring_length_odd,
+    "tx-tail-beyond-ring": _tx_tail_beyond,
+    "tx-descriptor-length-zero": _tx_length_zero,
+    "tx-frame-too-long": _tx_too_long,
+    "tx-context-descriptor": _tx_context_descriptor,
+    "tx-no-eop-in-32": _tx_no_eop,
+    "tx-outside-window": _tx_window,
+    "tx-bus-error-data": _tx_bus_error_data,
+    "tx-bus-error-fetch": _tx_bus_error_fetch,
+    "tx-disable-mid-frame": _tx_disable_mid_frame,
+    "tx-good-frames-then-bad": _tx_good_then_bad,
+    "rx-ring-length-not-128": _rx_ring_length_odd,
+    "rx-srrctl-buffer-size-zero": _rx_srrctl_zero,
+    "rx-tail-beyond-ring": _rx_tail_beyond,
+    "rx-no-free-descriptor": _rx_missed,
+    "rx-frame-too-long": _rx_oversize,
+    "rx-outside-window": _rx_window,
+    "rx-unaligned-buffer": _rx_unaligned,
+    "rx-bus-error-data": _rx_bus_error_data,
+    "rx-bus-error-fetch": _rx_bus_error_fetch,
+    "rx-queue-disabled": _rx_disabled,
+    "rx-disable-mid-frame": _rx_disable_mid_frame,
+}
+
+
+async def _fresh(ctx):
+    """Both queues off, faults and window gone, causes and counters cleared, rings set up."""
+    regs = ctx.regs
+    await ctx.write(regs.TXDCTL(0), 0)
+    await ctx.write(regs.RXDCTL(0), 0)
+    ctx.memory.clear_error_ranges()
+    await ctx.write(regs.DMAWBAL, 0)
+    await ctx.settle(300)
+    await ctx.write(regs.TQERR(0), 0x7F)
+    await ctx.write(regs.RQERR(0), 0x7F)
+    await ctx.write(regs.EICR, 0xFFFF)
+    await ctx.driver.read_counters()
+    await ctx.driver.configure_tx_ring(0)
+    await ctx.driver.configure_rx_ring(0)
+    await ctx.settle(300)
+    await ctx.backend.transmitted()
+
+
+async def _outcome(ctx, log, mark):
+    regs = ctx.regs
+    await ctx.settle()
+    before = Counter(ctx.driver.counters)
+    totals = await ctx.driver.read_counters()
+    sent = await ctx.backend.transmitted()
+    state = {name: await ctx.read(offset) for name, offset in (
+        ("TQERR", regs.TQERR(0)), ("RQERR", regs.RQERR(0)), ("EICR", regs.EICR),
+        ("TXDCTL", regs.TXDCTL(0)), ("RXDCTL", regs.RXDCTL(0)), ("TDH", regs.TDH(0)),
+        ("RDH", regs.RDH(0)))}
+    state["counters"] = {str(key): totals[key] - before.get(key, 0) for key in totals
+                         if totals[key] - before.get(key, 0)}
+    state["sent"] = [(len(frame.data), frame.data[:1].hex()) for frame in sent]
+    state["write_backs"] = log.entries[mark:]
+    return state
+
+
+async def bad_inputs(ctx, log, names):
+    """Run the bad-input ``names`` in turn; returns ``{name: outcome}``."""
+    outcomes = {}
+    for name in names:
+        await _fresh(ctx)
+        mark = len(log.entries)
+        await BAD_INPUT_CASES[name](ctx)
+        outcomes[name] = await _outcome(ctx, log, mark)
+    return outcomes
+
+
+def _golden_bad_inputs(parameters, names):
+    log = WriteBackLog()
+    memory = LoggingMemory(log, seed=parameters["seed"])
+    engine = GoldenEngine(memory, queues=parameters["queues"])
+    backend = ModelBackend(engine)
+    driver = _driver(backend, memory, parameters, parameters["seed"])
+    run_sync(driver.setup())
+    _watch_rings(log, driver)
+    return run_sync(bad_inputs(_Context(driver, backend, memory), log, names))
+
+
+@cocotb.test()
+async def bad_input_cases(dut):
+    """Every bad input of the register map on the gateware and on the golden model: the same
+    error bits, enables, heads, counters, frames and write-backs; nothing written outside."""
+    parameters = json.loads(os.environ["SLIQUE_BENCH"])
+    if parameters["scenario"] != "bad-inputs":
+        return
+    hint = replay_hint(parameters["seed"], parameters.get("replay") or repr(parameters))
+    names = parameters.get("cases") or list(BAD_INPUT_CASES)
+    try:
+        host, backend, driver, log, memory = await _start(dut, parameters)
+        outcomes = await bad_inputs(_Context(driver, backend, memory), log, names)
+        golden = _golden_bad_inputs(parameters, names)
+        problems = [f"{name}: gateware {outcomes[name]} != golden {golden[name]}"
+                    for name in names if outcomes[name] != golden[name]]
+        outside = memory.writes_outside(driver.allowed_regions())
+        if outside:
+            problems.append(f"the engine wrote outside the rings and buffers: {outside[:4]}")
+        if problems:
+            raise AssertionError("; ".join(problems))
+    except (AssertionError, TimeoutError) as error:
+        _write_report({"error": f"{error}; {hint}", "parameters": parameters})
+        raise AssertionError(f"{error}; {hint}") from error
+    _write_report({"cases": {name: {key: value for key, value in outcome.items()
+                                    if key != "write_backs"}
+                             for name, outcome in outcomes.items()},
+                   "parameters": parameters})
