@@ -19,9 +19,7 @@ slique.bench.burst_admission [--targets ecp5,ice40]`` prints them as JSON.
 
 import json
 import sys
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 from amaranth import Cat
 from amaranth.sim import Simulator
@@ -29,8 +27,7 @@ from amaranth.sim import Simulator
 from slique.hdl.bounded_slique import choose_storage
 
 from .harness import StreamHarness, StreamPorts
-from .sliques import _run_syntheses
-from .synth import SynthesisError
+from .synth import run_syntheses
 
 
 __all__ = ["AdmissionPoint", "POINTS", "TARGET_MHZ", "measure", "measure_decisions_per_cycle",
@@ -153,15 +150,8 @@ def measure(targets=TARGETS, *, points=POINTS, seeds=(1, 2, 3), jobs=2, workdir=
     """
     progress = progress or (lambda description: None)
     points, targets = list(points), list(targets)
-    with tempfile.TemporaryDirectory(prefix="slique-bench-") as temporary:
-        tasks = sorted(((point, target) for point in points for target in targets),
-                       key=lambda task: -task[0].cost_estimate)
-        syntheses, failures = _run_syntheses(tasks, jobs=jobs,
-                                             workdir=Path(workdir or temporary), seeds=seeds,
-                                             use_cache=use_cache, progress=progress)
-    if failures:
-        raise SynthesisError("\n\n".join(f"{point.label} on {target}: {error}"
-                                         for (point, target), error in failures.items()))
+    syntheses = run_syntheses(points, targets, jobs=jobs, workdir=workdir, seeds=seeds,
+                              use_cache=use_cache, progress=progress)
     records = []
     for point in points:
         dut = point.build()

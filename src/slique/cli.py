@@ -14,6 +14,11 @@ def _bench_sliques():
     return sliques
 
 
+def _bench_flow():
+    from slique.bench import flow
+    return flow
+
+
 def _demo():
     from slique import demo
     return demo
@@ -50,6 +55,9 @@ COMMANDS = {
 BENCHMARKS = {
     "sliques": ("resources, Fmax and beats per cycle of the sliques on iCE40 UP5K and ECP5-25F, "
                 "beside amaranth.lib.fifo's SyncFIFO and SyncFIFOBuffered", _bench_sliques),
+    "flow": ("resources, Fmax and decisions per cycle of the flow blocks (admission, reorder, "
+             "demux, trace stream, register bank, pipeline) on iCE40 UP5K and ECP5-25F, each "
+             "beside its anchor", _bench_flow),
 }
 
 
