@@ -76,8 +76,9 @@ def run_scenario(parameters, backend, *, out, waves=False, progress=None):
     the golden model got (the simulators run in one piece)."""
     if backend == "golden":
         return flow_pipeline.golden_run(parameters, progress=progress)
-    from slique.sim.runner import run_bench
+    from slique.sim.runner import run_bench, setup_simulator
 
+    setup_simulator(backend)  # a missing simulator is an error before anything is built
     name = f"{parameters['scenario']}-{backend}"
     bench = run_bench(flow_pipeline.gateware_pipeline(parameters), BENCH,
                       parameters=parameters, name=name, sim=backend, waves=waves,

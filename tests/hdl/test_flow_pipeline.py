@@ -30,7 +30,7 @@ PIPELINES = {
 @pytest.mark.parametrize("name", sorted(PIPELINES))
 def test_pipeline_matches_golden_model(name, seed, replay, cycles):
     """Every output every cycle; every block conserves packets every cycle and once drained."""
-    run = golden.bench_parameters(pipeline=PIPELINES[name], seed=seed, cycles=cycles(1500),
+    run = golden.bench_parameters(pipeline=PIPELINES[name], seed=seed, cycles=cycles(1000),
                                   record=True, replay=replay)
     result = golden.pipeline_lockstep_in_amaranth(run)
     summary = result.summary(PIPELINES[name]["queues"])

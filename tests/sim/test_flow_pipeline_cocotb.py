@@ -16,7 +16,7 @@ BENCH = "slique.sim.benches.flow_pipeline_bench"
 
 def test_flow_pipeline(tmp_path, seed, replay, cycles):
     run = flow_pipeline.bench_parameters(pipeline=SCENARIO_PIPELINE, seed=seed,
-                                         cycles=cycles(1500), replay=replay)
+                                         cycles=cycles(1000), replay=replay)
     result = run_bench(flow_pipeline.gateware_pipeline(run), BENCH, parameters=run,
                        name="flow-pipeline", results_dir=tmp_path / "results")
     outcome = flow_pipeline.PipelineResult.from_dict(result.report["result"])
