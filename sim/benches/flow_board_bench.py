@@ -9,7 +9,9 @@ cocotbext-uart traffic with :func:`~cocotb.task.resume`. The scenario configures
 slow drain, and checks, from counters and trace records read over the bridge: every packet the
 generator sent was offered to the queue its flow label names (against the generator's golden
 model), ``offered == delivered + dropped`` per queue, ``offered == accepted + dropped``, every
-drop is a trace record read or counted lost, and the bridge saw no stray byte.
+drop is a trace record read or counted lost, and the bridge saw no stray byte. Then a reset
+during unlimited traffic: every counter, level and the trace stream are back to zero, the
+generator stays off, and the bridge answers right after.
 
 Parameters (JSON in ``$SLIQUE_BENCH``): ``seed``, ``packets``, ``replay``.
 """
@@ -48,10 +50,11 @@ class BlockingUart:
     """A blocking transport (for :class:`BridgeClient`) over :class:`CocotbUart`, for code in
     a :func:`cocotb.task.bridge` thread."""
 
-    def __init__(self, uart, clock):
+    def __init__(self, uart, clock, reset=None):
         self._write = resume(uart.write)
         self._read = resume(uart.read)
         self._clock = clock
+        self._reset = reset
         self.reset_input = uart.reset_input
         self.uart = uart
 
@@ -66,6 +69,16 @@ class BlockingUart:
 
     async def _cycles(self, cycles):
         await ClockCycles(self._clock, cycles)
+
+    def reset_design(self, cycles=4):
+        """Hold the design's reset for ``cycles`` clocks, whatever it is doing."""
+        resume(self._pulse_reset)(cycles)
+
+    async def _pulse_reset(self, cycles):
+        self._reset.value = 1
+        await ClockCycles(self._clock, cycles)
+        self._reset.value = 0
+        await ClockCycles(self._clock, 1)
 
 
 def scenario(transport, seed, packets):
@@ -119,6 +132,20 @@ def scenario(transport, seed, packets):
     frames, stray = board.bridge_counters()
     assert frames[Status.OK] == sum(frames.values()) > 20, (frames, hint)
     assert sum(stray.values()) == 0, (stray, hint)
+
+    # Reset during traffic: the generator runs with no limit, the queues are full, and a
+    # reset puts every block back to its reset state; the board answers at once after it.
+    board.start_generator(seed=generator_seed, count=0, min_length=2, length_mask=3)
+    transport.run(300)
+    assert board.sent() > 0, hint
+    transport.reset_design()
+    assert board.sent() == 0, f"the generator survived the reset; {hint}"
+    for queue in range(2):
+        assert board.admission_counters(queue) == dict.fromkeys(counters[0], 0), hint
+        assert board.admission_level(queue) == 0, hint
+    assert board.trace_status()["level"] == 0 and board.trace_records() == [], hint
+    transport.run(300)
+    assert board.sent() == 0, f"the generator restarted by itself after reset; {hint}"
     return {"sent": packets, "queues": counters, "trace_records": len(records),
             "trace_lost": status["lost"], "replies": frames[Status.OK]}
 
@@ -126,7 +153,7 @@ def scenario(transport, seed, packets):
 @cocotb.test()
 async def flow_board_over_the_bridge(dut):
     parameters = json.loads(os.environ["SLIQUE_BENCH"])
-    transport = BlockingUart(await start(dut), dut.clk)
+    transport = BlockingUart(await start(dut), dut.clk, dut.rst)
     try:
         result = await bridge(scenario)(transport, parameters["seed"], parameters["packets"])
     except Exception as error:
