@@ -107,7 +107,7 @@ BOARDS = {
         program_hint="plug the iCEBreaker in by USB and check that its FT2232H shows up "
                      "(`lsusb` lists 0403:6010) and that you may open it (a udev rule, or run "
                      "as root)",
-        default_design="blinky",
+        default_design="flow",
     ),
     "colorlight-5a-75b": Board(
         name="colorlight-5a-75b",
