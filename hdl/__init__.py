@@ -15,9 +15,10 @@ from .flow_table import FlowTable
 from .flow_demux import FlowDemux
 from .packet_admission import PacketAdmission
 from .flow_pipeline import FlowPipeline
+from .registered_block import RegisteredBlock
 
 
 __all__ = ["ZeroSlique", "BoundedSlique", "choose_storage", "SystolicStorage", "RingStorage", "BurstAdmission", "SidelineReorder",
            "RegisterBank", "RegisterMap", "Register", "RegisterArray", "Field", "TraceStream",
            "HeaderParser", "Toeplitz", "FlowTable", "FlowDemux",
-           "PacketAdmission", "FlowPipeline"]
+           "PacketAdmission", "FlowPipeline", "RegisteredBlock"]

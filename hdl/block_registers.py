@@ -8,8 +8,8 @@ the ``*_registers()`` functions build them for other block parameters. ``docs/re
 and the drivers' constants are generated from them (:mod:`slique.regmap`).
 
 A *binding* (:func:`admission_binding`, ...) says which register drives or reads which port of
-the block; :class:`~slique.hdl.registered_block.RegisteredBlock` (gateware) and
-:class:`slique.sim.registered_block.RegisteredBlock` (golden model) both follow it, so the wiring is written
+the block; :class:`~slique.hdl.RegisteredBlock` (gateware) and
+:class:`slique.sim.RegisteredBlock` (golden model) both follow it, so the wiring is written
 once. The kinds of binding:
 
 :class:`Config`

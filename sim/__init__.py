@@ -15,10 +15,11 @@ from .flow_table import FlowTable
 from .flow_demux import FlowDemux
 from .packet_admission import PacketAdmission
 from .flow_pipeline import FlowPipeline
+from .registered_block import RegisteredBlock
 from ._ports import SliquePorts
 
 
 __all__ = ["ZeroSlique", "BoundedSlique", "SystolicStorage", "RingStorage", "SliquePorts", "BurstAdmission", "SidelineReorder",
            "RegisterBank", "RegisterFile", "TraceStream",
            "HeaderParser", "Toeplitz", "FlowTable", "FlowDemux",
-           "PacketAdmission", "FlowPipeline"]
+           "PacketAdmission", "FlowPipeline", "RegisteredBlock"]

@@ -1,4 +1,4 @@
-"""Golden model of :class:`slique.hdl.registered_block.RegisteredBlock`: a block's golden model behind the golden
+"""Golden model of :class:`slique.hdl.RegisteredBlock`: a block's golden model behind the golden
 register bank, wired by the same binding as the gateware, and its lockstep scoreboard.
 
 :class:`RegisteredBlock` steps one clock cycle at a time with the gateware's flattened port
