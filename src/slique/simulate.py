@@ -174,17 +174,18 @@ def plot(result, path, *, title, queues):
 
 def run(args):
     console = Console(stderr=args.json)
+    errors = Console(stderr=True, highlight=False, soft_wrap=True)
     if args.packets < 0:
-        console.print("slique: --packets must be 0 or more")
+        errors.print("slique: --packets must be 0 or more")
         return 2
     if args.pcap_in is not None:
         try:
             read_pcap(args.pcap_in)
         except PcapError as error:
-            Console(stderr=True).print(f"slique: {error}", highlight=False)
+            errors.print(f"slique: {error}")
             return 2
     elif args.packets == 0:
-        console.print("slique: --packets 0 needs --pcap-in (all of its frames)")
+        errors.print("slique: --packets 0 needs --pcap-in (all of its frames)")
         return 2
     replay = f"slique simulate --scenario {args.scenario} --seed {args.seed} " \
              f"--packets {args.packets}" + (f" --pcap-in {args.pcap_in}" if args.pcap_in else "")
@@ -193,8 +194,7 @@ def run(args):
     try:
         result = _simulate(args, parameters, console)
     except Mismatch as error:
-        Console(stderr=True).print(f"slique: the golden model broke a check: {error}",
-                                   highlight=False)
+        errors.print(f"slique: the golden model broke a check: {error}")
         return 1
     queues = SCENARIO_PIPELINE["queues"]
     args.out.mkdir(parents=True, exist_ok=True)
