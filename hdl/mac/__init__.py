@@ -6,7 +6,8 @@ from .rgmii_tx import RgmiiTx
 from .mac_rx import MacRx, RxOutcome
 from .mac_tx import MacTx, TxOutcome
 from .phy_reset import PhyReset
+from .frame_buffer import FrameBuffer
 
 
 __all__ = ["GMII_RX_LAYOUT", "GMII_TX_LAYOUT", "RgmiiRx", "RgmiiTx", "MacRx", "RxOutcome",
-           "MacTx", "TxOutcome", "PhyReset"]
+           "MacTx", "TxOutcome", "PhyReset", "FrameBuffer"]

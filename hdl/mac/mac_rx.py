@@ -9,6 +9,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..dma.frame_fifo import FrameFIFO
 from ..packet import packet_layout
+from .frame_buffer import connect_frame_output
 from .gmii import (FCS_CRC, FCS_LENGTH, GMII_RX_LAYOUT, MAX_FRAME_LENGTH, MIN_FRAME_LENGTH,
                    PREAMBLE_BYTE, SFD_BYTE, count_outcomes, outcome_counters_layout)
 
@@ -181,17 +182,5 @@ class MacRx(wiring.Component):
         # counters
         count_outcomes(m, RxOutcome, self.outcome, self.counters, self.clear)
 
-        # the buffer's frames as packets
-        first = Signal(init=1)
-        popped = self.o_stream.valid & self.o_stream.ready
-        m.d.comb += [
-            self.o_stream.valid.eq(buffer.r_stream.valid),
-            self.o_stream.payload.data.eq(buffer.r_stream.payload.data),
-            self.o_stream.payload.last.eq(buffer.r_stream.payload.last),
-            self.o_stream.payload.first.eq(first),
-            buffer.r_stream.ready.eq(self.o_stream.ready),
-            buffer.length_stream.ready.eq(popped & buffer.r_stream.payload.last),
-        ]
-        with m.If(popped):
-            m.d.sync += first.eq(buffer.r_stream.payload.last)
+        connect_frame_output(m, buffer, self.o_stream)
         return m

@@ -88,3 +88,49 @@ def test_phy_reset_follows_its_golden_model(seed, replay):
     for cycle, (phy_reset, ready, (want_reset, want_ready)) in enumerate(seen):
         assert (phy_reset, ready) == (want_reset, want_ready), (cycle, replay)
     assert any(ready for _, ready, _ in seen) and seen[0][:2] == (1, 0)
+
+
+def test_frame_buffer_lets_whole_frames_out_without_gaps(seed, replay):
+    from slique.hdl.mac import FrameBuffer
+
+    rng = random.Random(seed)
+    frames = [rng.randbytes(rng.randrange(1, 200)) for _ in range(8)]
+    dut = FrameBuffer(depth=256)
+    simulator = Simulator(dut)
+    simulator.add_clock(PERIOD)
+    received, gaps = [], []
+
+    async def source(ctx):
+        for frame in frames:
+            for index, byte in enumerate(frame):
+                ctx.set(dut.i_stream.valid, 0)
+                for _ in range(rng.randrange(3)):   # a source with holes
+                    await ctx.tick()
+                ctx.set(dut.i_stream.valid, 1)
+                ctx.set(dut.i_stream.payload, {"data": byte, "first": index == 0,
+                                               "last": index == len(frame) - 1})
+                await ctx.tick().until(dut.i_stream.ready)
+            ctx.set(dut.i_stream.valid, 0)
+        await ctx.tick().repeat(300)
+
+    async def sink(ctx):
+        frame = None
+        async for _clk, _rst, valid, payload in ctx.tick().sample(dut.o_stream.valid,
+                                                                  dut.o_stream.payload):
+            ctx.set(dut.o_stream.ready, 1)
+            if frame is not None and not valid:
+                gaps.append(len(received))
+            if valid:
+                if payload.first:
+                    assert frame is None
+                    frame = bytearray()
+                frame.append(payload.data)
+                if payload.last:
+                    received.append(bytes(frame))
+                    frame = None
+
+    simulator.add_testbench(source)
+    simulator.add_process(sink)
+    simulator.run()
+    assert received == frames, replay
+    assert gaps == [], replay
