@@ -12,13 +12,14 @@ A re-routine never sees an exception from the scheduler or a backend: a step ans
 ``ENOMEM``     the memo freelist was exhausted (the routine was not started), or a routine used
                more steps than a memo holds
 ``EFAULT``     the routine itself raised (a bug in it); the exception is kept for the report
+``ECANCELED``  the firmware shut down while the operation was in flight
 =============  ============================================================================
 """
 
 import errno
 
 
-__all__ = ["Result", "OK", "EAGAIN", "ETIMEDOUT", "ECONNRESET", "ENOMEM", "EFAULT",
+__all__ = ["Result", "OK", "EAGAIN", "ETIMEDOUT", "ECONNRESET", "ENOMEM", "EFAULT", "ECANCELED",
            "errno_name", "failure"]
 
 
@@ -27,6 +28,7 @@ ETIMEDOUT = errno.ETIMEDOUT
 ECONNRESET = errno.ECONNRESET
 ENOMEM = errno.ENOMEM
 EFAULT = errno.EFAULT
+ECANCELED = errno.ECANCELED
 
 
 def errno_name(number):
@@ -67,7 +69,7 @@ class Result:
 OK = Result()
 
 _FAILURES = {number: Result(None, number) for number in (EAGAIN, ETIMEDOUT, ECONNRESET,
-                                                         ENOMEM, EFAULT)}
+                                                         ENOMEM, EFAULT, ECANCELED)}
 
 
 def failure(number):

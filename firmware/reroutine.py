@@ -33,7 +33,8 @@ from collections import Counter, deque
 
 from slique.hdl.trace_event import TraceBlock
 
-from .errors import EAGAIN, EFAULT, ENOMEM, ETIMEDOUT, OK, Result, errno_name, failure
+from .errors import (EAGAIN, ECANCELED, EFAULT, ENOMEM, ETIMEDOUT, OK, Result, errno_name,
+                     failure)
 from .memo import FREE, PENDING, MemoTable
 
 
@@ -191,6 +192,28 @@ class RoutineContext:
             outcome = failure(EAGAIN)
         answers.append(outcome)
         return outcome
+
+    def wait(self, submit, *args):
+        """:meth:`step` for an operation that has no deadline (a receive waits for a frame as
+        long as it takes): the timeout sweeper leaves it alone."""
+        index = self._next
+        answers = self._answers
+        if index < len(answers) or index >= self._steps:
+            return self.step(submit, *args)
+        self._next = index + 1
+        tag = self._base | index
+        try:
+            outcome = submit(tag, *args)
+        except Exception as error:
+            self._scheduler._raised(self.micc, error)
+            outcome = failure(EFAULT)
+        if outcome is True:
+            answers.append(PENDING)
+            self._waiting[self._slot] = tag
+            self._scheduler.submitted += 1
+            raise Incomplete
+        answers.append(failure(EAGAIN) if outcome is False else outcome)
+        return answers[index]
 
     def read(self, function, *args):
         """A synchronous call (a register read, the clock) memoized as a step: ``function(*args)``
@@ -438,6 +461,23 @@ class Scheduler:
                     self.complete(tag, result)
         self.advance(now)
         return self.run_ready()
+
+    def cancel_all(self, error=ECANCELED):
+        """Answer every operation in flight with ``error`` and run the routines to their end
+        (a shutdown: a routine waiting for a frame that will not come ends with ECANCELED);
+        completions that arrive afterwards are late. Answers how many were cancelled."""
+        memo = self.memo
+        cancelled = 0
+        for slot in range(memo.size):
+            tag = memo.waiting[slot]
+            if memo.micc[slot] != FREE and tag:
+                memo.waiting[slot] = 0
+                memo.answers[slot][tag & _STEP_MASK] = failure(error)
+                self._ready.append(slot)
+                cancelled += 1
+        self._timers.clear()
+        self.run_ready()
+        return cancelled
 
     # State.
 

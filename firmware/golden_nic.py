@@ -1,0 +1,296 @@
+"""GoldenNIC: :class:`~slique.firmware.nicops.NICOps` over the golden models, cycle by cycle.
+
+The receive path is :class:`slique.sim.flow_pipeline.FlowPipeline` (parser, Toeplitz RSS, RETA
+and flow table, per-queue packet admission and sliques, one trace stream), stepped once per
+cycle, so that every outcome that depends on timing (a queue that fills, a packet that admission
+drops, a trace record) happens in the cycle the gateware would decide it. Around it, the parts
+that connect the pipeline to the host are modelled at the same one-beat-per-cycle rate:
+
+- the **RX wire**: offered frames enter the pipeline back to back, one beat per cycle, while it
+  is ready;
+- the **RX DMA**: one stream that takes whole packets from the per-queue outputs, round robin
+  over the queues that have an RX buffer posted, one beat per cycle; a queue without a posted
+  buffer is not served, so it backs up into its slique and admission drops (back-pressure, not
+  i225's missed-packet drop); a frame's completion is reported in the cycle its last beat is
+  taken;
+- the **TX DMA**: per-queue TX rings of ``tx_ring`` frames, sent round robin by frame, one beat
+  per cycle; a frame completes in the cycle its last beat leaves;
+- **register writes** (RETA, flow table, admission) are posted in order and take effect one per
+  cycle; each completes in the cycle its value is in the register.
+
+Parameters
+----------
+queues, data_width, queue_depth, demux_depth, flow_entries, trace_depth
+    As for :class:`slique.sim.flow_pipeline.FlowPipeline`.
+rx_ring, tx_ring : int
+    RX buffers that may be posted, and TX frames that may be in flight, per queue.
+key : bytes
+    The RSS key (default: Microsoft's verification key).
+mrqc : int
+    The MRQC value (default: RSS with every hash type).
+strict : bool
+    Drop IP flows that are not in the flow table.
+
+Attributes
+----------
+cycle : int
+pipeline : FlowPipeline
+rst_requests : list
+    The RST requests of the demux (flow keys), in order.
+"""
+
+from collections import deque
+
+from slique.sim.flow_demux import MRQC_ALL
+from slique.sim.flow_pipeline import FlowPipeline
+from amaranth.lib import data
+
+from slique.sim.packet import (beat_bytes, beats_frame, frame_beats, pack_beat, packet_layout,
+                               unpack_beat)
+from slique.sim.header_parser import FlowKey
+from slique.sim.toeplitz import MICROSOFT_KEY
+from slique.sim.trace_stream import unpack_record
+
+from .errors import OK, Result
+from .nicops import NICOps, rx_result
+
+
+__all__ = ["GoldenNIC"]
+
+
+class GoldenNIC(NICOps):
+    __doc__ = __doc__
+
+    def __init__(self, *, queues=4, data_width=64, queue_depth=64, demux_depth=64,
+                 flow_entries=16, trace_depth=16, rx_ring=16, tx_ring=16, key=MICROSOFT_KEY,
+                 mrqc=MRQC_ALL, strict=False, default_queue=0):
+        self.queues = queues
+        self.data_width = data_width
+        self.lanes = beat_bytes(data_width)
+        self.rx_ring = rx_ring
+        self.tx_ring = tx_ring
+        self.key = bytes(key)
+        self._last_offset = data.Layout.cast(packet_layout(data_width))["last"].offset
+        self.pipeline = FlowPipeline(data_width, queues, queue_depth=queue_depth,
+                                     demux_depth=demux_depth, flow_entries=flow_entries,
+                                     trace_depth=trace_depth)
+        #: Cycles after which every packet offered before a configuration write has been
+        #: steered and copied into its queue: the decision pipeline's latency plus the input
+        #: buffer's depth (the copier moves one beat a cycle and never waits for room).
+        self.steer_latency = self.pipeline.demux.buffer_depth + 32
+        self.cycle = 0
+        self._inputs = dict(key=int.from_bytes(self.key, "big"), mrqc=mrqc,
+                            default_queue=default_queue, strict=int(strict), reta_write=0,
+                            flow_write=0, trace_stream__ready=1, rst_stream__ready=1,
+                            i_stream__valid=0, i_stream__payload=0)
+        self._inputs.update({f"o_streams__{queue}__ready": 0 for queue in range(queues)})
+        self._outputs = None
+        self._names = None
+        # The RX wire.
+        self._wire = deque()                    # frames to offer
+        self._beats = deque()                   # the rest of the frame on offer
+        self.offered = 0
+        # The RX DMA.
+        self._posted = [deque() for _ in range(queues)]      # tags of posted RX buffers
+        self._grant = None                      # the queue whose packet is being taken
+        self._pointer = 0
+        self._frame = []
+        self.received = [0] * queues
+        # The TX DMA.
+        self._tx = [deque() for _ in range(queues)]           # (tag, frame) per queue
+        self._sending = None                    # (queue, tag, frame, beats left)
+        self._tx_pointer = 0
+        self._transmitted = []
+        self.transmitted = [0] * queues
+        # Register writes, trace, RST requests, completions.
+        self._writes = deque()
+        self._trace = []
+        self.rst_requests = []
+        self._completions = []
+        self._step_pipeline()                   # the configuration in the registers first
+
+    # Operations.
+
+    def transmit(self, tag, queue, frame):
+        ring = self._tx[queue]
+        if len(ring) >= self.tx_ring:
+            return False
+        ring.append((tag, bytes(frame)))
+        return True
+
+    def post_rx(self, tag, queue):
+        posted = self._posted[queue]
+        if len(posted) >= self.rx_ring:
+            return False
+        posted.append(tag)
+        return True
+
+    def write_reta(self, tag, index, queue):
+        self._writes.append((tag, dict(reta_write=1, reta_index=index, reta_value=queue)))
+        return True
+
+    def write_flow(self, tag, index, key, queue, valid=True):
+        key = key.pack() if isinstance(key, FlowKey) else key
+        self._writes.append((tag, dict(flow_write=1, flow_index=index, flow_key=key,
+                                       flow_queue=queue, flow_valid=int(valid))))
+        return True
+
+    def configure_admission(self, tag, *, steady, burst, capacity, rate, denominator=0):
+        self._writes.append((tag, dict(steady_depth=steady, burst_depth=burst,
+                                       bucket_capacity=capacity, refill_rate=rate,
+                                       refill_denominator=denominator)))
+        return True
+
+    # The clock.
+
+    def step(self):
+        inputs = self._inputs
+        inputs["reta_write"] = inputs["flow_write"] = 0
+        written = None
+        if self._writes:
+            written, values = self._writes.popleft()
+            inputs.update(values)
+        self._offer_beat()
+        grant = self._choose_grant()
+        for queue in range(self.queues):
+            inputs[f"o_streams__{queue}__ready"] = int(queue == grant)
+        outputs = self._step_pipeline()
+        if inputs["i_stream__valid"] and outputs["i_stream__ready"]:
+            self._beats.popleft()
+        if grant is not None and outputs[f"o_streams__{grant}__valid"]:
+            self._take_beat(grant, outputs[f"o_streams__{grant}__payload"])
+        elif not self._frame:
+            self._grant = None                  # nothing there after all: arbitrate again
+        if outputs["trace_stream__valid"]:
+            self._trace.append(unpack_record(outputs["trace_stream__payload"]))
+        if outputs["rst_stream__valid"]:
+            self.rst_requests.append(FlowKey.unpack(outputs["rst_stream__payload"]))
+        self._send_beat()
+        self.cycle += 1
+        if written is not None:
+            self._completions.append((written, OK))     # in the register from this cycle on
+        completions, self._completions = self._completions, []
+        return self.cycle, completions
+
+    def _step_pipeline(self):
+        self._outputs = self.pipeline.step(**self._inputs)
+        return self._outputs
+
+    def _offer_beat(self):
+        if not self._beats and self._wire:
+            self._beats.extend(frame_beats(self._wire.popleft(), self.data_width))
+            self.offered += 1
+        inputs = self._inputs
+        if self._beats:
+            inputs["i_stream__valid"] = 1
+            inputs["i_stream__payload"] = pack_beat(self._beats[0], self.data_width)
+        else:
+            inputs["i_stream__valid"] = 0
+
+    def _choose_grant(self):
+        """The queue the RX DMA serves this cycle: the one whose packet it is taking, else the
+        next (round robin) that has a buffer posted and a beat to give."""
+        if self._grant is not None:
+            return self._grant
+        outputs = self._outputs
+        for offset in range(self.queues):
+            queue = (self._pointer + offset) % self.queues
+            if self._posted[queue] and outputs[f"o_streams__{queue}__valid"]:
+                self._grant = queue
+                self._pointer = (queue + 1) % self.queues
+                return queue
+        return None
+
+    def _take_beat(self, queue, payload):
+        """The RX DMA takes one beat (a packed payload) of ``queue``'s packet."""
+        self._frame.append(payload)
+        if not (payload >> self._last_offset) & 1:
+            return
+        frame = beats_frame([unpack_beat(beat, self.data_width) for beat in self._frame],
+                            self.data_width)
+        self._frame = []
+        self._grant = None
+        self.received[queue] += 1
+        self._completions.append((self._posted[queue].popleft(), rx_result(queue, frame)))
+
+    def _send_beat(self):
+        if self._sending is None:
+            for offset in range(self.queues):
+                queue = (self._tx_pointer + offset) % self.queues
+                if self._tx[queue]:
+                    tag, frame = self._tx[queue][0]
+                    beats = max(1, -(-len(frame) // self.lanes))
+                    self._sending = [queue, tag, frame, beats]
+                    self._tx_pointer = (queue + 1) % self.queues
+                    break
+            else:
+                return
+        sending = self._sending
+        sending[3] -= 1
+        if sending[3] == 0:
+            queue, tag, frame, _ = sending
+            self._tx[queue].popleft()
+            self._sending = None
+            self.transmitted[queue] += 1
+            self._transmitted.append((queue, frame))
+            self._completions.append((tag, Result(len(frame))))
+
+    # Reads.
+
+    def _counter_names(self):
+        """``(scalar names, {per-queue name: [port names]})`` of the pipeline's counters."""
+        scalars, arrays = [], {}
+        for name in self._outputs:
+            base, _, index = name.rpartition("__")
+            if name.endswith(("payload", "valid", "ready")) or name.startswith("o_streams"):
+                continue
+            if base and index.isdigit():
+                arrays.setdefault(base, []).append(name)
+            else:
+                scalars.append(name)
+        return scalars, arrays
+
+    def read_counters(self):
+        outputs = self._outputs
+        if self._names is None:
+            self._names = self._counter_names()
+        scalars, arrays = self._names
+        counters = {name: outputs[name] for name in scalars}
+        counters.update({name: [outputs[port] for port in ports]
+                         for name, ports in arrays.items()})
+        counters.update(wire_offered=self.offered, dma_received=list(self.received),
+                        dma_transmitted=list(self.transmitted), cycle=self.cycle)
+        return counters
+
+    def read_trace(self):
+        records, self._trace = self._trace, []
+        return records
+
+    def queue_levels(self):
+        outputs = self._outputs
+        return [outputs[f"levels__{queue}"] + outputs[f"demux_levels__{queue}"]
+                for queue in range(self.queues)]
+
+    # The wire.
+
+    def offer(self, frame):
+        self._wire.append(bytes(frame))
+
+    def take_transmitted(self):
+        frames, self._transmitted = self._transmitted, []
+        return frames
+
+    @property
+    def wire_pending(self):
+        """Frames offered on the RX wire and not yet wholly in the pipeline."""
+        return len(self._wire) + bool(self._beats)
+
+    @property
+    def idle_tx(self):
+        """Nothing waiting to be sent or being sent."""
+        return not (self._sending or any(self._tx))
+
+    @property
+    def idle(self):
+        return not (self._wire or self._beats or self.pipeline.busy or self._writes
+                    or self._sending or any(self._tx) or self._frame or self._completions)
