@@ -39,6 +39,16 @@ def _compare():
     return compare
 
 
+def _run():
+    from slique import run
+    return run
+
+
+def _bench_firmware():
+    from slique.bench import firmware
+    return firmware
+
+
 #: Subcommand -> (help, module loader). Modules are imported only when their command runs.
 COMMANDS = {
     "demo": ("a bursty producer and a slow consumer through a BoundedSlique, gateware in "
@@ -50,9 +60,13 @@ COMMANDS = {
                  _simulate),
     "compare": ("every scenario on the gateware and on the golden model, side by side; "
                 "exits non-zero on any mismatch", _compare),
+    "run": ("a firmware application (echo, sendfile, reorder, rebalance) of re-routines on the "
+            "golden models or the gateware: delivered, dropped, errors, memo use", _run),
 }
 
 BENCHMARKS = {
+    "firmware": ("re-routine steps/s and the cost of a re-run on CPython, and the same echo "
+                 "loop as re-routines and as asyncio coroutines, ratio printed", _bench_firmware),
     "sliques": ("resources, Fmax and beats per cycle of the sliques on iCE40 UP5K and ECP5-25F, "
                 "beside amaranth.lib.fifo's SyncFIFO and SyncFIFOBuffered", _bench_sliques),
     "flow": ("resources, Fmax and decisions per cycle of the flow blocks (admission, reorder, "
