@@ -18,8 +18,11 @@ from .tx_queue import (FETCH_DESCRIPTORS, PREFETCH_DESCRIPTORS, TAG_DATA, TAG_FE
 __all__ = ["RxQueue", "rx_beat_layout", "RX_FIFO_BYTES"]
 
 
-#: Bytes of the RX frame FIFO (store and forward): two of the largest frames.
+#: Bytes of the RX frame FIFO (store and forward): more than one of the largest frames.
 RX_FIFO_BYTES = 16384
+
+#: Frames the RX frame FIFO holds at once (a burst of small frames).
+RX_FIFO_FRAMES = 128
 
 
 def rx_beat_layout(data_width):
@@ -136,7 +139,8 @@ class RxQueue(wiring.Component):
         # ---- the frame FIFO: frames in from the stream ---------------------------------------
         meta_layout = data.StructLayout({"length": 14, "rss_hash": 32, "rss_type": 4})
         m.submodules.frames = frames = FrameFIFO(data_width=width, depth=self._fifo_words,
-                                                 length_width=meta_layout.size)
+                                                 length_width=meta_layout.size,
+                                                 frames=RX_FIFO_FRAMES)
         beat = self.rx_stream.payload
         incoming = self.rx_stream.valid
         receiving = Signal()                  # in the middle of a frame
@@ -316,6 +320,7 @@ class RxQueue(wiring.Component):
 
         m.d.comb += frames.length_stream.ready.eq(0)
         fsm_idle = Signal()
+        deliver = Signal()                    # the frame is written back: count it, move on
         ring_dropped = Signal()
         ring_missed = Signal()
         m.d.comb += [self.dropped.eq(stream_dropped + ring_dropped),
@@ -331,6 +336,14 @@ class RxQueue(wiring.Component):
                         m.d.comb += ring_dropped.eq(1)
                         m.d.sync += draining.eq(1)
                         m.next = "FINISH"
+                    with m.Elif(meta_out.length <= buffer_bytes):
+                        # one buffer: no need to count them
+                        with m.If(ring_distance(head, cfg.tail, count) == 0):
+                            m.d.comb += ring_missed.eq(1)
+                            m.d.sync += draining.eq(1)
+                            m.next = "FINISH"
+                        with m.Else():
+                            m.next = "DESCRIPTOR"
                     with m.Else():
                         m.next = "SIZE"
             with m.State("SIZE"):
@@ -399,8 +412,13 @@ class RxQueue(wiring.Component):
                         m.d.sync += [frame_error.eq(1 << RxQueueError.BUS_ERROR),
                                      draining.eq(~last_popped)]
                         m.next = "FAIL"
-                    with m.Else():
+                    with m.Elif(buffer_left != 0):
                         m.next = "DATA"
+                    with m.Elif(used == needed):
+                        m.d.sync += [wb_index.eq(0), wb_bytes_left.eq(frame_length)]
+                        m.next = "WRITE_BACK"
+                    with m.Else():
+                        m.next = "DESCRIPTOR"
             with m.State("NEXT"):
                 with m.If(used == needed):
                     m.d.sync += [wb_index.eq(0), wb_bytes_left.eq(frame_length)]
@@ -435,13 +453,13 @@ class RxQueue(wiring.Component):
                     with m.If(done.payload.err):
                         m.d.sync += frame_error.eq(1 << RxQueueError.BUS_ERROR)
                         m.next = "FAIL"
+                    with m.Elif(wb_index == needed):
+                        m.d.comb += deliver.eq(1)
+                        m.next = "FINISH"
                     with m.Else():
                         m.next = "WRITE_BACK"
             with m.State("DELIVER"):
-                m.d.comb += [self.delivered.eq(1), self.delivered_bytes.eq(frame_length),
-                             self.written_back.eq(1)]
-                m.d.sync += head.eq(ring_next(head, count, needed))
-                m.d.sync += self.head_stb.eq(1)
+                m.d.comb += deliver.eq(1)
                 m.next = "FINISH"
             with m.State("FAIL"):
                 m.d.comb += ring_dropped.eq(1)
@@ -456,6 +474,10 @@ class RxQueue(wiring.Component):
 
         with m.If(self.head_stb):
             m.d.sync += self.head_stb.eq(0)
+        with m.If(deliver):
+            m.d.comb += [self.delivered.eq(1), self.delivered_bytes.eq(frame_length),
+                         self.written_back.eq(1)]
+            m.d.sync += [head.eq(ring_next(head, count, needed)), self.head_stb.eq(1)]
 
         # ---- fetch command (the FSM leaves the bus to it first) ------------------------------
         with m.If(idle_bus & fetch_ready):

@@ -127,6 +127,9 @@ class HostBus:
         self.beats = Counter()    # bus beats by kind: "descriptor", "payload"
         self.busy_cycles = 0      # cycles with cyc high
         self.tx_done_cycle = None
+        self.on_tx = None         # called at the end of every TX frame
+        self.on_write = None      # called with the byte address of every bus write
+        self.stop = False
         from slique.hdl.packet import packet_layout
         from slique.hdl.dma.rx_queue import rx_beat_layout
         self.tx_layout = packet_layout(data_width)
@@ -139,7 +142,7 @@ class HostBus:
     async def run(self):
         dut = self.dut
         answered = None
-        while True:
+        while not self.stop:
             await RisingEdge(dut.clk)
             self.cycle += 1
             # this cycle's answer: the oldest request whose wait is over
@@ -176,6 +179,8 @@ class HostBus:
         kind = "descriptor" if self._is_ring(address) else "payload"
         self.beats[kind] += 1
         if dut.host__we.value:
+            if self.on_write is not None:
+                self.on_write(address)
             value = dut.host__dat_w.value.to_unsigned()
             sel = dut.host__sel.value.to_unsigned()
             error = self.memory.write_word(address, value, sel, self.lanes)
@@ -203,6 +208,8 @@ class HostBus:
             self.tx_frames.append(TxFrame(0, bytes(self._tx_bytes)))
             self._tx_bytes = bytearray()
             self.tx_done_cycle = self.cycle
+            if self.on_tx is not None:
+                self.on_tx()
 
     def offer(self, frame, queue=0, rss_hash=0, rss_type=0):
         """Queue ``frame``'s beats on the RX stream (paced by ``rx_pace``)."""
@@ -719,3 +726,86 @@ async def bad_input_cases(dut):
                                     if key != "write_backs"}
                              for name, outcome in outcomes.items()},
                    "parameters": parameters})
+
+
+# ---- throughput ------------------------------------------------------------------------------
+
+def _throughput_point(host, direction, size, first, marks):
+    """Cycles per frame and bus efficiency over the completions after the warm-up."""
+    start, end = marks[first], marks[-1]
+    frames = len(marks) - 1 - first
+    cycles = (end[0] - start[0]) / frames
+    payload = end[1] - start[1]
+    total = payload + end[2] - start[2]
+    return {"cycles_per_frame": round(cycles, 2),
+            "bus_efficiency": round(payload / total, 4) if total else None,
+            "gbps_at_125mhz": round(size * 8 / cycles * 0.125, 3)}
+
+
+async def _measure(dut, parameters, direction, size, memory_profile):
+    """One throughput point: ``frames`` frames of ``size`` bytes, back to back (RX: as many
+    as the engine's frame FIFO holds, so that none is missed while the bus is the limit)."""
+    from slique.hdl.dma.rx_queue import RX_FIFO_BYTES
+    count = parameters["frames"]
+    if direction == "rx":
+        count = min(count, RX_FIFO_BYTES // (size + 8) - 1)
+    run = dict(parameters, memory=memory_profile, misalign_tx=False,
+               tx_ring_size=max(64, 2 * count), rx_ring_size=max(64, 2 * count),
+               rx_pace=0.0)
+    host, backend, driver, log, memory = await _start(dut, run)
+    marks = []
+    rx_ring = log.rings["rx0"]
+    if direction == "tx":
+        host.on_tx = lambda: marks.append((host.cycle, host.beats["payload"],
+                                           host.beats["descriptor"]))
+        frame = bytes(range(256)) * (size // 256) + bytes(size % 256)
+        for _ in range(count):
+            await driver.transmit([frame])
+        for _ in range(200_000):
+            if len(marks) >= count:
+                break
+            await RisingEdge(dut.clk)
+    else:
+        written = [0]
+
+        def on_write(address):
+            # the EOP write-back of a frame ends in the last word of its slot
+            if rx_ring[0] <= address < rx_ring[0] + rx_ring[1] and \
+                    (address - rx_ring[0]) % DESCRIPTOR_BYTES == DESCRIPTOR_BYTES - host.lanes:
+                written[0] += 1
+                if written[0] % -(-size // driver.rx_buffer_size) == 0:
+                    marks.append((host.cycle, host.beats["payload"], host.beats["descriptor"]))
+        host.on_write = on_write
+        frame = bytes(range(256)) * (size // 256) + bytes(size % 256)
+        for _ in range(count):
+            host.offer(frame)
+        for _ in range(200_000):
+            if len(marks) >= count:
+                break
+            await RisingEdge(dut.clk)
+    host.stop = True
+    if len(marks) < count:
+        counters = await driver.read_counters()
+        raise AssertionError(f"{direction} {size} bytes ({memory_profile}): {len(marks)} of "
+                             f"{count} frames done; counters {dict(counters)}")
+    figures = _throughput_point(host, direction, size, count // 4, marks)
+    counters = await driver.read_counters()
+    return dict(direction=direction, bytes=size, memory=memory_profile,
+                bus_bits=parameters["data_width"], **figures,
+                dropped=counters["MPC"] + counters["HTDPMC"] + counters["ROC"])
+
+
+@cocotb.test()
+async def throughput(dut):
+    """Cycles per frame and bus efficiency, TX and RX, for the sizes and memories asked."""
+    parameters = json.loads(os.environ["SLIQUE_BENCH"])
+    if parameters["scenario"] != "throughput":
+        return
+    Clock(dut.clk, 8, unit="ns").start()
+    points = []
+    for memory_profile in parameters.get("memories", ["zero-wait", "slow"]):
+        for direction in parameters.get("directions", ["tx", "rx"]):
+            for size in parameters.get("sizes", [64, 512, 1514]):
+                points.append(await _measure(dut, parameters, direction, size,
+                                             memory_profile))
+    _write_report({"frames": points, "parameters": parameters})
