@@ -29,6 +29,11 @@ def _build():
     return build
 
 
+def _board():
+    from slique.boards import board_command
+    return board_command
+
+
 def _simulate():
     from slique import simulate
     return simulate
@@ -55,6 +60,8 @@ COMMANDS = {
              "Verilator against the golden model, with a table and a plot", _demo),
     "build": ("a board top to a bitstream with the YoWASP tools: resources, Fmax per clock "
               "against its constraint, --program to load it", _build),
+    "board": ("talk to a board over its UART bridge: ping, read, write, run the flow top's "
+              "generator, counters", _board),
     "simulate": ("a named scenario through the flow pipeline (demux -> admission -> queues) "
                  "on the golden model, Verilator or Icarus: figures, a plot, pcaps",
                  _simulate),
