@@ -19,6 +19,11 @@ def _bench_flow():
     return flow
 
 
+def _bench_dma():
+    from slique.bench import dma
+    return dma
+
+
 def _demo():
     from slique import demo
     return demo
@@ -79,6 +84,9 @@ BENCHMARKS = {
     "flow": ("resources, Fmax and decisions per cycle of the flow blocks (admission, reorder, "
              "demux, trace stream, register bank, pipeline) on iCE40 UP5K and ECP5-25F, each "
              "beside its anchor", _bench_flow),
+    "dma": ("cycles per frame and bus efficiency of the DMA engine (TX and RX; 64, 512 and "
+            "1514 bytes; zero-wait and slow memory; 32- and 64-bit bus), resources and Fmax "
+            "on ECP5-25F", _bench_dma),
 }
 
 
