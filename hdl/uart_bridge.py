@@ -41,12 +41,14 @@ input and resending (:class:`slique.boards.bridge.BridgeClient` does).
 
 Baud rate
 =========
-The iCEBreaker's FT2232H makes its baud rates as 12 MHz / n (n = 1, 2, 3, 4, ... with
-fractions above 2): 12, 6, 4, 3 Mbaud. The bridge runs in the board's 12 MHz clock domain
-and its receiver needs at least 4 clocks per bit to find the middle of a bit to within a
-clock, so 3 Mbaud (``divisor = 4``, exactly 12 MHz / 4 on both sides) is the fastest rate the
-link holds at 12 MHz: 300 kB/s, a 4-byte read in about 50 us of line time. Faster needs a PLL
-clock for the UART (48 MHz would give 12 Mbaud), left for later.
+The iCEBreaker's FT2232H makes its baud rates from 12 MHz (FTDI AN_120): 12 and 8 Mbaud
+(divisors 0 and 1), then 12 MHz / (n + k / 8) for n >= 2: 6, 4, 3 Mbaud exactly, and
+fractional rates in between. The bridge runs in the board's 12 MHz clock domain and its
+receiver needs at least 4 clocks per bit to find the middle of a bit to within a clock, so
+3 Mbaud (``divisor = 4``, exactly 12 MHz / 4 on both sides) is the fastest rate the link holds
+at 12 MHz: 300 kB/s, a 4-byte read in about 50 us of line time (the simulated receiver takes
+bytes from a host whose clock is 2 % off). Faster needs a PLL clock for the UART (48 MHz would
+give 12 Mbaud at 4 clocks a bit), left for later.
 
 Events
 ======
