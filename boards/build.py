@@ -166,6 +166,9 @@ DESIGNS = {
     "flow": Design("flow", "packet generator, admission and sliques per queue, trace stream, "
                            "behind the UART bridge", "slique.boards.icebreaker:icebreaker_flow_top",
                    ("icebreaker",)),
+    "colorlight": Design("colorlight", "two-port Gigabit policer: RGMII MACs, a flow path each "
+                                       "way, the UART bridge on J19",
+                         "slique.boards.colorlight:colorlight_top", ("colorlight-5a-75b",)),
 }
 
 

@@ -14,7 +14,7 @@ __all__ = ["FrameBuffer", "connect_frame_output"]
 def connect_frame_output(m, buffer, o_stream):
     """Drive the packet stream ``o_stream`` from a :class:`FrameFIFO` ``buffer``'s committed
     words (``first`` made from the ``last`` before it) and take each frame's length with its
-    last word."""
+    first word."""
     first = Signal(init=1)
     popped = o_stream.valid & o_stream.ready
     m.d.comb += [
@@ -23,7 +23,9 @@ def connect_frame_output(m, buffer, o_stream):
         o_stream.payload.last.eq(buffer.r_stream.payload.last),
         o_stream.payload.first.eq(first),
         buffer.r_stream.ready.eq(o_stream.ready),
-        buffer.length_stream.ready.eq(popped & buffer.r_stream.payload.last),
+        # the length is taken with the first word (from a register, not from the memory's
+        # output: a shorter path)
+        buffer.length_stream.ready.eq(popped & first),
     ]
     with m.If(popped):
         m.d.sync += first.eq(buffer.r_stream.payload.last)
