@@ -105,3 +105,19 @@ def test_no_board_answering_says_what_to_check(monkeypatch, tmp_path):
 def test_unknown_design_for_a_board_is_refused(capsys):
     with pytest.raises(SystemExit):
         main(["build", "--board", "icebreaker", "--design", "no-such-design"])
+
+
+def test_cache_key_ignores_source_locations_but_not_logic():
+    from amaranth.build.run import BuildPlan
+
+    def plan(il):
+        built = BuildPlan("build_top")
+        built.add_file("top.il", il)
+        built.add_file("top.debug.v", "/* generated from boards/x.py:12 */")
+        built.add_file("top.pcf", "set_io clk 35\n")
+        return built
+    logic = 'module \\top\n  attribute \\src "{}"\n  wire width 1 \\a\nend\n'
+    moved = board_build._plan_digest(plan(logic.format("/a/x.py:10")))
+    assert moved == board_build._plan_digest(plan(logic.format("/b/x.py:99")))
+    changed = plan(logic.format("/a/x.py:10").replace("width 1", "width 2"))
+    assert board_build._plan_digest(changed) != moved
