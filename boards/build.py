@@ -297,7 +297,7 @@ def build(board, design=None, *, output=None, seed=1, use_cache=True):
     description = json.dumps({"flow": [FLOW_VERSION, BOARD_FLOW_VERSION],
                               "board": board.name, "design": design,
                               "tools": _tool_versions(board.target)}, sort_keys=True)
-    key = hashlib.sha256(description.encode() + plan.digest()).hexdigest()[:32]
+    key = hashlib.sha256(description.encode() + _plan_digest(plan)).hexdigest()[:32]
     workdir = cache_directory() / key
     summary_path = workdir / "summary.json"
 
@@ -324,6 +324,24 @@ def build(board, design=None, *, output=None, seed=1, use_cache=True):
                         bitstream=str(bitstream), cached=cached, key=key)
     (output / f"{design}.report.json").write_text(json.dumps(result.to_json(), indent=1) + "\n")
     return result
+
+
+def _plan_digest(plan):
+    """A hash of what the tools read: every file of the build plan but the debug Verilog, with
+    the RTLIL's ``src`` attributes (source file and line of every signal) left out, so that
+    moving a line of Python or editing a docstring does not rebuild an unchanged design."""
+    digest = hashlib.sha256(plan.script.encode())
+    for name in sorted(plan.files):
+        if name.endswith(".debug.v"):
+            continue
+        content = plan.files[name]
+        if isinstance(content, bytes):
+            content = content.decode("utf-8", errors="surrogateescape")
+        if name.endswith(".il"):
+            content = "\n".join(line for line in content.splitlines()
+                                if not line.lstrip().startswith("attribute \\src "))
+        digest.update(name.encode() + b"\0" + content.encode("utf-8", "surrogateescape"))
+    return digest.digest()
 
 
 def _run_build_script(script, workdir, environment):
