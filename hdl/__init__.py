@@ -16,9 +16,14 @@ from .flow_demux import FlowDemux
 from .packet_admission import PacketAdmission
 from .flow_pipeline import FlowPipeline
 from .registered_block import RegisteredBlock
+from .uart_rx import UartRx
+from .uart_tx import UartTx
+from .uart_bridge import UartBridge
+from .packet_generator import PacketGenerator
 
 
 __all__ = ["ZeroSlique", "BoundedSlique", "choose_storage", "SystolicStorage", "RingStorage", "BurstAdmission", "SidelineReorder",
            "RegisterBank", "RegisterMap", "Register", "RegisterArray", "Field", "TraceStream",
            "HeaderParser", "Toeplitz", "FlowTable", "FlowDemux",
-           "PacketAdmission", "FlowPipeline", "RegisteredBlock"]
+           "PacketAdmission", "FlowPipeline", "RegisteredBlock", "UartRx", "UartTx", "UartBridge",
+           "PacketGenerator"]

@@ -16,10 +16,12 @@ from .flow_demux import FlowDemux
 from .packet_admission import PacketAdmission
 from .flow_pipeline import FlowPipeline
 from .registered_block import RegisteredBlock
+from .uart_bridge import UartBridge
+from .packet_generator import PacketGenerator
 from ._ports import SliquePorts
 
 
 __all__ = ["ZeroSlique", "BoundedSlique", "SystolicStorage", "RingStorage", "SliquePorts", "BurstAdmission", "SidelineReorder",
            "RegisterBank", "RegisterFile", "TraceStream",
            "HeaderParser", "Toeplitz", "FlowTable", "FlowDemux",
-           "PacketAdmission", "FlowPipeline", "RegisteredBlock"]
+           "PacketAdmission", "FlowPipeline", "RegisteredBlock", "UartBridge", "PacketGenerator"]
