@@ -35,6 +35,8 @@ DESCRIPTIONS = (
     "slique.hdl.block_registers:ADMISSION_REGISTERS",
     "slique.hdl.block_registers:REORDER_REGISTERS",
     "slique.hdl.block_registers:DEMUX_REGISTERS",
+    "slique.hdl.uart_bridge:BRIDGE_REGISTERS",
+    "slique.boards.icebreaker:BOARD_REGISTERS",
 )
 
 #: Where the generated register map lives, from the root of the source tree.
