@@ -44,15 +44,15 @@ from .wishbone import WishboneDriver
 __all__ = ["bench_parameters", "gateware", "HostBus", "CocotbBackend", "WriteBackLog"]
 
 
-def bench_parameters(*, scenario="tx", data_width=64, queues=1, seed=1, frames=40,
+def bench_parameters(*, scenario="tx", data_width=64, queues=1, queue=0, seed=1, frames=40,
                      low=60, high=2000, memory="zero-wait", most_fragments=4,
                      misalign_tx=True, tx_ring_size=64, rx_ring_size=64, rx_buffer_size=2048,
                      tx_backpressure=0.0, rx_pace=None, replay=""):
-    """The JSON-able parameters of a run. ``scenario``: ``"tx"``, ``"rx"``, ``"chain"``,
-    ``"bad-inputs"``, ``"throughput-tx"`` or ``"throughput-rx"``."""
+    """The JSON-able parameters of a run. ``scenario``: ``"tx"``, ``"rx"``, ``"chain"`` (on
+    queue ``queue`` of ``queues``), ``"bad-inputs"`` (queue 0) or ``"throughput"``."""
     if rx_pace is None:
         rx_pace = 0.5 if memory == "zero-wait" else 3.0
-    return dict(scenario=scenario, data_width=data_width, queues=queues, seed=seed,
+    return dict(scenario=scenario, data_width=data_width, queues=queues, queue=queue, seed=seed,
                 frames=frames, low=low, high=high, memory=memory,
                 most_fragments=most_fragments, misalign_tx=misalign_tx,
                 tx_ring_size=tx_ring_size, rx_ring_size=rx_ring_size,
@@ -297,14 +297,15 @@ def _frames(parameters):
             for _ in range(parameters["frames"])]
 
 
-async def _scenario(name, driver, backend, frames, seed):
+async def _scenario(name, driver, backend, frames, seed, queue=0):
     rng = random.Random(seed ^ 0x5EED)
     if name == "tx":
-        return [await scenarios.tx_traffic(driver, backend, frames, rng=rng)]
+        return [await scenarios.tx_traffic(driver, backend, frames, queue=queue, rng=rng)]
     if name == "rx":
-        return [await scenarios.rx_traffic(driver, backend, frames, rss=True)]
+        return [await scenarios.rx_traffic(driver, backend, frames, queue=queue, rss=True)]
     if name == "chain":
-        return [await scenarios.chain_traffic(driver, backend, frames)]
+        return [await scenarios.chain_traffic(driver, backend, frames, rx_queue=queue,
+                                              tx_queue=queue)]
     raise ValueError(f"unknown scenario {name!r}")
 
 
@@ -325,7 +326,7 @@ def golden_run(parameters, frames):
     run_sync(driver.setup())
     _watch_rings(log, driver)
     reports = run_sync(_scenario(parameters["scenario"], driver, backend, frames,
-                                 parameters["seed"]))
+                                 parameters["seed"], parameters["queue"]))
     return reports, log, driver
 
 
@@ -374,7 +375,7 @@ async def _traffic(dut, parameters, hint):
     frames = _frames(parameters)
     host, backend, driver, log, memory = await _start(dut, parameters)
     reports = await _scenario(parameters["scenario"], driver, backend, frames,
-                              parameters["seed"])
+                              parameters["seed"], parameters["queue"])
     golden_reports, golden_log, golden_driver = golden_run(parameters, frames)
 
     problems = []

@@ -96,11 +96,14 @@ def test_bad_inputs(tmp_path, seed, replay):
     assert report["cases"]["tx-good-frames-then-bad"]["counters"]["GPTC"] == 3
 
 
-def test_chain_32_bit(tmp_path, seed, replay, cycles):
-    """DMA chaining (the seed's sendfile) on a 32-bit host bus: frames received are handed to
-    TX descriptors without the CPU touching their payload, and leave unchanged."""
-    run, report = _run(tmp_path, scenario="chain", data_width=32, seed=seed, replay=replay,
-                       frames=cycles(24), high=3000, rx_buffer_size=1024)
+def test_chain_32_bit_second_queue(tmp_path, seed, replay, cycles):
+    """DMA chaining (the seed's sendfile) on a 32-bit host bus, through queue 1 of an engine
+    with two queue pairs (the i225 register stride, the RX demux and the TX mux): frames
+    received are handed to TX descriptors without the CPU touching their payload, and leave
+    unchanged."""
+    run, report = _run(tmp_path, scenario="chain", data_width=32, queues=2, queue=1,
+                       seed=seed, replay=replay, frames=cycles(24), high=3000,
+                       rx_buffer_size=1024)
     outcome, = report["reports"]
     assert outcome["offered"] == outcome["delivered"] == run["frames"]
     assert outcome["offered"] == outcome["delivered"] + sum(outcome["dropped"].values())
