@@ -402,8 +402,11 @@ def program(board, bitstream, *, cable=None):
     if isinstance(board, str):
         board = BOARDS[board]
     arguments = list(board.program_arguments)
-    if cable is not None:
-        arguments = ["-c", cable] + (["-m"] if "-m" in arguments else [])
+    if cable is not None:  # in place of the board's cable, or beside its -b
+        if "-c" in arguments:
+            arguments[arguments.index("-c") + 1] = cable
+        else:
+            arguments += ["-c", cable]
     command = [find_programmer(), *arguments, str(bitstream)]
     process = subprocess.run(command, capture_output=True, text=True)
     if process.returncode != 0:

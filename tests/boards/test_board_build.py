@@ -96,6 +96,11 @@ def test_no_board_answering_says_what_to_check(monkeypatch, tmp_path):
     assert (tmp_path / "arguments").read_text().split() == \
         ["-b", "ice40_generic", str(tmp_path / "blinky.bin")]
 
+    with pytest.raises(board_build.ProgrammerError):
+        board_build.program("icebreaker", tmp_path / "blinky.bin", cable="ft2232")
+    assert (tmp_path / "arguments").read_text().split() == \
+        ["-b", "ice40_generic", "-c", "ft2232", str(tmp_path / "blinky.bin")]
+
     with pytest.raises(board_build.ProgrammerError, match="JTAG cable"):
         board_build.program("colorlight-5a-75b", tmp_path / "top.bit", cable="digilent")
     assert (tmp_path / "arguments").read_text().split() == \
