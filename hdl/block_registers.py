@@ -47,7 +47,8 @@ from .bounded_slique import COUNTER_WIDTH
 from .registers import Field, Register, RegisterArray, RegisterMap
 
 
-__all__ = ["Config", "Counter", "Status", "Words", "Table", "Command", "admission_registers",
+__all__ = ["Config", "Counter", "Status", "Words", "Table", "Command", "bound_ports",
+           "admission_registers",
            "admission_binding", "reorder_registers", "reorder_binding", "demux_registers",
            "demux_binding", "ADMISSION_REGISTERS", "REORDER_REGISTERS", "DEMUX_REGISTERS",
            "MRQC_OFFSET", "RETA_OFFSET", "RSSRK_OFFSET", "RETA_ENTRIES_PER_REGISTER"]
@@ -123,7 +124,7 @@ class Command:
     ports: tuple
 
 
-def _bound_ports(binding):
+def bound_ports(binding):
     """The block's top-level port names a binding uses (they are not exposed by the wrapper)."""
     names = set()
     for item in binding:

@@ -2,9 +2,9 @@
 
 from amaranth import *
 from amaranth.lib import wiring
-from amaranth.lib.wiring import In, Out
+from amaranth.lib.wiring import Out
 
-from .block_registers import Command, Config, Counter, Status, Table, Words, _bound_ports
+from .block_registers import Command, Config, Counter, Status, Table, Words, bound_ports
 from .register_bank import RegisterBank
 from .registers import REGISTER_WIDTH, RegisterMap
 
@@ -64,7 +64,7 @@ class RegisteredBlock(wiring.Component):
         self._binding = tuple(binding)
         self._bank = RegisterBank(registers, pipelined=pipelined, latency=latency,
                                   unmapped=unmapped)
-        self._bound = _bound_ports(self._binding)
+        self._bound = bound_ports(self._binding)
         members = {
             "bus": self._bank.signature.members["bus"],
             "unmapped": Out(self._bank.signature.members["unmapped"].shape),
@@ -170,12 +170,13 @@ class RegisteredBlock(wiring.Component):
 
     def _table(self, m, bank, block, item):
         """Copy every entry into the block's table, one a cycle, round robin."""
-        per_register = len(item.fields)
         entry = Signal(range(item.entries), name=f"{item.register.lower()}_scrub")
         m.d.sync += entry.eq(Mux(entry == item.entries - 1, 0, entry + 1))
         values = Array(getattr(element, field).data
                        for element in getattr(bank, item.register) for field in item.fields)
-        assert len(values) == item.entries == per_register * len(getattr(bank, item.register))
+        if len(values) != item.entries:
+            raise ValueError(f"{item.register} holds {len(values)} table entries, not "
+                             f"{item.entries}")
         m.d.comb += [
             port_of(block, item.index).eq(entry),
             port_of(block, item.value).eq(values[entry]),

@@ -16,7 +16,7 @@ every cycle, and returns the answers of the bus accesses.
 from dataclasses import fields, is_dataclass
 
 from slique.hdl.block_registers import Command, Config, Counter, Status, Table, Words, \
-    _bound_ports
+    bound_ports
 
 from .lockstep import compare_outputs
 from .register_bank import RegisterBank
@@ -76,7 +76,7 @@ class RegisteredBlock:
         self.widths = dict(widths)
         self.bank = RegisterBank(registers, pipelined=pipelined, latency=latency,
                                  unmapped=unmapped)
-        self._bound = _bound_ports(self.binding)
+        self._bound = bound_ports(self.binding)
         self._last = {}        # Counter: the low bits of the counter a cycle before
         self._scrub = {}       # Table: the entry copied this cycle
         self._commands = {}    # Command: the block's inputs, registered
