@@ -29,6 +29,7 @@ Results are cached in ``$SLIQUE_CACHE_DIR/synth`` (default ``~/.cache/slique/syn
 a hash of the generated RTLIL, the target, the options and the versions of the tools.
 """
 
+import contextlib
 import dataclasses
 import hashlib
 import importlib.metadata
@@ -50,7 +51,7 @@ from amaranth.lib import wiring
 __all__ = [
     "Device", "DEVICES", "SynthResult", "SynthesisError", "ToolNotFoundError",
     "synthesize", "cache_directory", "tool_versions", "ClockTiming", "NextpnrReport",
-    "read_nextpnr_report", "cells_below", "synthesize_point", "run_syntheses", "run_measurement",
+    "read_nextpnr_report", "cells_below", "exclusive", "synthesize_point", "run_syntheses", "run_measurement",
 ]
 
 
@@ -504,29 +505,42 @@ def _cached(key, compute, poll_seconds=0.5):
     directory = cache_directory()
     directory.mkdir(parents=True, exist_ok=True)
     result_path = directory / f"{key}.json"
-    lock_path = directory / f"{key}.lock"
+
+    def load():
+        result = SynthResult(**json.loads(result_path.read_text()))
+        result.cached = True
+        return result
+
+    if result_path.exists():
+        return load()
+    with exclusive(directory / f"{key}.lock", poll_seconds=poll_seconds):
+        if result_path.exists():  # computed by the process that held the lock
+            return load()
+        result = compute()
+        temporary_path = result_path.with_suffix(f".{os.getpid()}.tmp")
+        temporary_path.write_text(json.dumps(result.to_json(), indent=1))
+        os.replace(temporary_path, result_path)
+        return result
+
+
+@contextlib.contextmanager
+def exclusive(lock_path, *, poll_seconds=0.5):
+    """Hold ``lock_path`` (a lock file with the holder's pid) for the ``with`` block, waiting
+    while another live process holds it and taking it over from a dead one."""
     while True:
-        if result_path.exists():
-            result = SynthResult(**json.loads(result_path.read_text()))
-            result.cached = True
-            return result
         try:
             lock = os.open(lock_path, os.O_CREAT | os.O_EXCL | os.O_WRONLY)
+            break
         except FileExistsError:
             if not _lock_is_alive(lock_path):
                 lock_path.unlink(missing_ok=True)
             time.sleep(poll_seconds)
-            continue
-        try:
-            os.write(lock, str(os.getpid()).encode())
-            os.close(lock)
-            result = compute()
-            temporary_path = result_path.with_suffix(f".{os.getpid()}.tmp")
-            temporary_path.write_text(json.dumps(result.to_json(), indent=1))
-            os.replace(temporary_path, result_path)
-            return result
-        finally:
-            lock_path.unlink(missing_ok=True)
+    try:
+        os.write(lock, str(os.getpid()).encode())
+        os.close(lock)
+        yield
+    finally:
+        lock_path.unlink(missing_ok=True)
 
 
 def _lock_is_alive(lock_path):

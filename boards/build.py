@@ -11,7 +11,9 @@ with status 1 and says which clock failed when timing is not met.
 
 Every build goes to ``$SLIQUE_CACHE_DIR/boards/KEY`` (default ``~/.cache/slique/boards``),
 where ``KEY`` hashes the build plan (generated RTLIL, constraints, scripts and tool options),
-the versions of the tools and the flow; a second build of the same inputs takes no tool run.
+the versions of the tools and the flow; a second build of the same inputs takes no tool run,
+and a build started while the same one runs elsewhere waits for it (a lock file, as the
+benchmarks' cache has).
 The bitstream (``DESIGN.bin`` for the iCE40, ``DESIGN.bit`` for the ECP5) and the report
 (``DESIGN.report.json``, the ``--json`` document, and ``DESIGN.nextpnr.json``) are copied to
 ``--output`` (default ``build/boards/BOARD``).
@@ -36,8 +38,8 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from slique.bench.synth import (DEVICES, FLOW_VERSION, INSTALL_HINT, LOG_TAIL_LINES,
-                                SynthesisError, ToolNotFoundError, cells_below, find_tool,
-                                read_nextpnr_report)
+                                SynthesisError, ToolNotFoundError, cells_below, exclusive,
+                                find_tool, read_nextpnr_report)
 
 
 __all__ = ["Board", "BOARDS", "Design", "DESIGNS", "BoardBuild", "TimingNotMet",
@@ -301,17 +303,19 @@ def build(board, design=None, *, output=None, seed=1, use_cache=True):
     workdir = cache_directory() / key
     summary_path = workdir / "summary.json"
 
-    if use_cache and summary_path.exists():
-        summary = json.loads(summary_path.read_text())
-        cached = True
-    else:
-        if workdir.exists():
-            shutil.rmtree(workdir)
-        plan.extract(workdir)
-        _run_build_script(plan.script, workdir, environment)
-        summary = _summarize(board, workdir)
-        summary_path.write_text(json.dumps(summary, indent=1))
-        cached = False
+    workdir.parent.mkdir(parents=True, exist_ok=True)
+    with exclusive(workdir.with_suffix(".lock")):  # one build of the same inputs at a time
+        if use_cache and summary_path.exists():
+            summary = json.loads(summary_path.read_text())
+            cached = True
+        else:
+            if workdir.exists():
+                shutil.rmtree(workdir)
+            plan.extract(workdir)
+            _run_build_script(plan.script, workdir, environment)
+            summary = _summarize(board, workdir)
+            summary_path.write_text(json.dumps(summary, indent=1))
+            cached = False
 
     output.mkdir(parents=True, exist_ok=True)
     bitstream = output / f"{design}.{board.bitstream_suffix}"
