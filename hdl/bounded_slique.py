@@ -144,17 +144,14 @@ class BoundedSlique(wiring.Component, fifo.FIFOInterface):
         return m
 
     def _track_level(self, m, *, write, read, full):
+        storage = m.submodules.storage
+        m.d.comb += [
+            self.level.eq(storage.level),
+            full.eq(storage.full),
+        ]
         with m.If(write & ~read):
-            m.d.sync += self.level.eq(self.level + 1)
-            with m.If(self.level == self._depth - 1):
-                m.d.sync += full.eq(1)
             with m.If(self.level == self.high_water):
                 m.d.sync += self.high_water.eq(self.level + 1)
-        with m.Elif(read & ~write):
-            m.d.sync += [
-                self.level.eq(self.level - 1),
-                full.eq(0),
-            ]
 
     def _count_drops(self, m, discard):
         m.d.sync += self.drop.eq(discard)

@@ -2,12 +2,11 @@
 
 from amaranth import *
 from amaranth.lib.memory import Memory
-from amaranth.utils import ceil_log2
 
-from .storage import Storage
+from .storage import Storage, count_up_down
 
 
-__all__ = ["RingStorage"]
+__all__ = ["RingStorage", "COMPACT_MAX_BITS"]
 
 
 def _increment(pointer, modulo):
@@ -16,19 +15,37 @@ def _increment(pointer, modulo):
     return Mux(pointer == modulo - 1, 0, pointer + 1)
 
 
+#: Most memory bits of a ring without a spare word: a memory this small becomes flip-flops or
+#: distributed RAM, whose read in the cycle of a write to the same word returns the old word.
+COMPACT_MAX_BITS = 128
+
+#: Widest entry counter whose flags (empty, full) are decoded rather than kept as registers.
+NARROW_COUNTER_BITS = 2
+
+
 class RingStorage(Storage):
     """Storage for a :class:`~slique.hdl.BoundedSlique` as a memory-backed ring.
 
-    Entries are written at the ``tail`` of a ring of ``max(depth, 2)`` memory words and fetched
-    from its ``head`` through the memory's synchronous read port, whose output register is
-    ``o_stream.payload`` (so the read data goes straight from the block RAM to the consumer). A
-    fetch happens whenever the ring is not empty and the output is empty or being consumed, so
-    one entry moves in and one out every cycle. An entry written into an empty ring reaches
-    ``o_stream`` two cycles later.
+    Entries are written at the ``tail`` of a ring of memory words and fetched from its ``head``
+    into the output register ``o_stream.payload`` (the memory's read data goes straight into it:
+    synthesis merges the two into a block RAM's synchronous read port). A fetch happens whenever
+    an entry waits in the memory and the output is empty or being consumed, so one entry moves
+    in and one out every cycle. An entry written into an empty ring reaches ``o_stream`` two
+    cycles later. How many entries wait in the memory is a counter with a registered non-zero
+    flag, so the fetch decision is one gate deep and does not compare the pointers.
 
-    The ring has one word more than it can ever hold (at most ``depth - 1`` entries wait in the
-    ring while the output register holds one), so ``head == tail`` alone means empty and a write
-    never lands on the word being fetched: no read-during-write hazard, whatever the RAM.
+    The ring has one of two sizes (see :attr:`words`):
+
+    - *compact*, ``depth - 1`` words (at most :data:`COMPACT_MAX_BITS` bits, depth 2 and up):
+      with the output register it holds ``depth`` entries, like
+      ``amaranth.lib.fifo.SyncFIFOBuffered``. When full, the word fetched and the word written in
+      the same cycle can be the same one; the memory is read before it is written (read-first),
+      which synthesis maps to flip-flops or distributed RAM as they are, and emulates on a block
+      RAM where a collision is undefined.
+    - *with a spare word*, ``max(depth, 2)`` words (larger memories): at most ``depth - 1``
+      entries wait in the memory, so a write never lands on the word being fetched. The memory
+      carries the Yosys attribute ``no_rw_check`` (no collision logic), which this guarantee makes
+      safe, and maps onto a block RAM with nothing around it.
 
     The caller guarantees that ``w_en`` is only asserted when there is room (fewer than ``depth``
     entries held in all, or the consumer takes a beat in the same cycle).
@@ -47,39 +64,84 @@ class RingStorage(Storage):
     """
 
     @property
+    def compact(self):
+        """Whether the ring has no spare word (``depth - 1`` words), see the class docstring."""
+        return self._depth >= 2 and (self._depth - 1) * self._width() <= COMPACT_MAX_BITS
+
+    @property
     def words(self):
-        """Number of memory words: ``depth``, or 2 for a depth of 1."""
+        """Number of memory words: ``depth - 1`` when :attr:`compact`, else ``max(depth, 2)``."""
+        if self.compact:
+            return self._depth - 1
         return max(self._depth, 2)
+
+    def _width(self):
+        return Shape.cast(self._shape).width
 
     def elaborate(self, platform):
         m = Module()
 
-        width = Shape.cast(self._shape).width
-        m.submodules.memory = memory = Memory(shape=width, depth=self.words, init=[])
+        attrs = {} if self.compact else {"no_rw_check": 1}
+        m.submodules.memory = memory = Memory(shape=self._width(), depth=self.words, init=[],
+                                              attrs=attrs)
         write_port = memory.write_port()
-        read_port = memory.read_port(domain="sync")
+        read_port = memory.read_port(domain="comb")
 
         head = Signal(range(self.words))
         tail = Signal(range(self.words))
+        # Entries waiting in the memory, and whether there is any.
+        stored = Signal(range(self.words + 1))
+        waiting = Signal()
 
         fetch = Signal()
-        m.d.comb += fetch.eq((head != tail) & (~self.o_stream.valid | self.o_stream.ready))
+        m.d.comb += [
+            fetch.eq(waiting & (~self.o_stream.valid | self.o_stream.ready)),
+            self.level.eq(stored + self.o_stream.valid),
+        ]
+        count_up_down(m, stored, up=self.w_en, down=fetch)
+        if len(stored) <= NARROW_COUNTER_BITS:
+            # A narrow counter: decoding it is one gate, cheaper than tracking the flags.
+            m.d.comb += [
+                waiting.eq(stored != 0),
+                self.full.eq(Mux(self.o_stream.valid, stored == self._depth - 1,
+                                 stored == self._depth)),
+            ]
+        else:
+            self._track_flags(m, stored, waiting, arrive=self.w_en, leave=fetch)
 
         m.d.comb += [
             write_port.addr.eq(tail),
             write_port.data.eq(self.w_data),
-            write_port.en.eq(self.w_en),
+            # With a spare word the word at the tail is always free: it can be written every cycle,
+            # and the tail moves on only when the entry is taken.
+            write_port.en.eq(self.w_en if self.compact else 1),
             read_port.addr.eq(head),
-            read_port.en.eq(fetch),
-            self.o_stream.payload.eq(read_port.data),
         ]
         with m.If(self.w_en):
             m.d.sync += tail.eq(_increment(tail, self.words))
         with m.If(fetch):
             m.d.sync += [
                 head.eq(_increment(head, self.words)),
+                self.o_stream.payload.eq(read_port.data),
                 self.o_stream.valid.eq(1),
             ]
         with m.Elif(self.o_stream.ready):
             m.d.sync += self.o_stream.valid.eq(0)
         return m
+
+    def _track_flags(self, m, stored, waiting, *, arrive, leave):
+        """``waiting`` (``stored != 0``) and ``full`` (``level == depth``) as registers, set from
+        comparisons of ``stored`` with constants (no pointer comparison, no adder): the fetch
+        and the caller's ``ready`` are then one gate deep."""
+        valid = self.o_stream.valid
+        read = valid & self.o_stream.ready
+        # level == depth - 1, and whether the entry now on o_stream stays there.
+        one_short = Mux(valid, stored == self._depth - 2, stored == self._depth - 1)
+        with m.If(arrive & ~leave):
+            m.d.sync += waiting.eq(1)
+        with m.Elif(leave & ~arrive):
+            m.d.sync += waiting.eq(stored != 1)
+        with m.If(arrive & ~read):
+            m.d.sync += self.full.eq(one_short)
+        with m.Elif(read & ~arrive):
+            m.d.sync += self.full.eq(0)

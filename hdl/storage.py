@@ -1,12 +1,13 @@
 """The interface every storage of a :class:`~slique.hdl.BoundedSlique` has."""
 
+from amaranth.hdl import Mux, Signal
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ._parameters import check_depth, check_shape
 
 
-__all__ = ["Storage"]
+__all__ = ["Storage", "count_up_down"]
 
 
 class Storage(wiring.Component):
@@ -31,6 +32,12 @@ class Storage(wiring.Component):
         Write strobe.
     o_stream : ``Out(stream.Signature(shape))``
         Oldest entry; ``valid`` and ``payload`` are registers.
+    level : ``Out(range(depth + 1))``
+        Entries held (in the storage and on ``o_stream``), exact every cycle; driven from
+        registers only.
+    full : ``Out(1)``
+        ``level == depth``, from registers through at most one gate: the caller's ``ready``
+        depends on it.
     """
 
     def __init__(self, shape, depth):
@@ -40,6 +47,8 @@ class Storage(wiring.Component):
             "w_data": In(shape),
             "w_en": In(1),
             "o_stream": Out(stream.Signature(shape)),
+            "level": Out(range(self._depth + 1)),
+            "full": Out(1),
         })
 
     @property
@@ -49,3 +58,12 @@ class Storage(wiring.Component):
     @property
     def depth(self):
         return self._depth
+
+
+def count_up_down(m, counter, *, up, down):
+    """At the clock edge, ``counter`` counts one up on ``up`` alone, one down on ``down``
+    alone, and holds otherwise: one adder of ``+1``, ``-1`` (all ones) or ``0``, so that
+    synthesis builds a single carry chain rather than two and a multiplexer."""
+    step = Signal(len(counter))
+    m.d.comb += step.eq(Mux(up, Mux(down, 0, 1), Mux(down, -1, 0)))
+    m.d.sync += counter.eq(counter + step)

@@ -2,7 +2,7 @@
 
 from amaranth import *
 
-from .storage import Storage
+from .storage import Storage, count_up_down
 
 
 __all__ = ["SystolicStorage"]
@@ -77,5 +77,7 @@ class SystolicStorage(Storage):
         m.d.comb += [
             self.o_stream.valid.eq(occupied[0]),
             self.o_stream.payload.eq(payloads[0]),
+            self.full.eq(occupied[-1]),
         ]
+        count_up_down(m, self.level, up=write, down=read)
         return m

@@ -545,12 +545,15 @@ class SliqueContract(Elaboratable):
         tail = _internal(signals, "tail", "RingStorage")
         words = _origin(storage_fragment).words
 
-        waiting = Signal(range(words))                  # entries in the memory
-        m.d.comb += waiting.eq((tail - head + words) % words)
+        stored = _internal(signals, "stored", "RingStorage")
+        waiting = _internal(signals, "waiting", "RingStorage")
         m.d.comb += [
             Assert((head < words) & (tail < words), "lemma: ring pointers in range"),
-            Assert(waiting + o_stream.valid == dut.level,
-                   "lemma: (tail - head) mod words + o_stream.valid == level"),
+            Assert(stored + o_stream.valid == dut.level,
+                   "lemma: stored + o_stream.valid == level"),
+            Assert((stored <= words) & ((tail - head + words) % words == stored % words),
+                   "lemma: stored is (tail - head) mod words, at most words"),
+            Assert(waiting == (stored != 0), "lemma: waiting is stored != 0"),
         ]
 
         offset = Signal(range(2 * words))

@@ -15,7 +15,10 @@ from amaranth.hdl import Module, Mux
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
-from slique.hdl import BoundedSlique
+from amaranth.utils import bits_for
+
+from slique.hdl import BoundedSlique, RingStorage
+from slique.hdl.ring_storage import NARROW_COUNTER_BITS
 from slique.sim import formal
 from slique.sim.formal import SliqueContract, prove
 
@@ -44,6 +47,24 @@ def test_contract_by_induction(storage, depth, tmp_path):
     """k-induction (unbounded): every property of SliqueContract, both storages, all DEPTHS."""
     dut = BoundedSlique(WIDTH, depth, on_full="backpressure", storage=storage)
     prove(SliqueContract(dut), name=f"contract_{storage}_{depth}", mode="prove",
+          depth=INDUCTION_DEPTH, workdir=tmp_path).check()
+
+
+@pytest.mark.parametrize("width, depth, compact, counted", [
+    (48, 5, False, True),       # a spare word, waiting / full kept as registers
+    (130, 2, False, False),     # a spare word, waiting / full decoded from a narrow counter
+    (32, 3, True, False),       # compact (depth - 1 words), decoded
+])
+def test_ring_variants_by_induction(width, depth, compact, counted, tmp_path):
+    """k-induction for each ring variant (the width decides whether the ring has a spare word,
+    the depth whether its flags are registers)."""
+    dut = BoundedSlique(width, depth, on_full="backpressure", storage="ring")
+    ring = RingStorage(width, depth)
+    ring._MustUse__silence = True       # only asked for its sizes
+    assert ring.compact == compact
+    assert (ring.words == depth - 1) == compact
+    assert (bits_for(ring.words) > NARROW_COUNTER_BITS) == counted
+    prove(SliqueContract(dut), name=f"ring_{width}_{depth}", mode="prove",
           depth=INDUCTION_DEPTH, workdir=tmp_path).check()
 
 
