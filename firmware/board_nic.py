@@ -14,17 +14,19 @@ class BoardNIC(NICOps):
     """The firmware's NIC on a real board (iCEBreaker, Colorlight 5A-75B).
 
     It needs a bridge that carries register reads and writes and the DMA rings' memory between
-    this process and the board (a UART or Ethernet bridge to the Wishbone bus); until one exists,
-    building it fails with :class:`BoardBridgeMissing` saying so.
+    this process and a board top that has the DMA engine. The UART bridge
+    (:mod:`slique.boards.bridge`) carries register accesses to the board tops that exist, none of
+    which has the DMA engine or host memory for its rings yet; until one does, building a
+    BoardNIC fails with :class:`BoardBridgeMissing` saying so.
     """
 
     def __init__(self, *args, **kwargs):
         raise BoardBridgeMissing(
-            "BoardNIC needs a board bridge (register reads/writes and DMA ring memory between "
-            "the host and the board's Wishbone bus), and none exists yet: run the firmware on "
-            "the golden models (--backend golden) or on the gateware in co-simulation "
-            "(--backend verilator) instead")
+            "BoardNIC needs a board bridge to a board top with the DMA engine (register "
+            "reads/writes and the DMA rings' memory over the bus); the UART bridge "
+            "(slique.boards.bridge) reaches only tops without the DMA engine so far. Run the "
+            "firmware on the golden models (--backend golden) instead")
 
     transmit = post_rx = write_reta = write_flow = configure_admission = None
     step = read_counters = read_trace = queue_levels = offer = take_transmitted = None
-    idle = None
+    idle = wire_pending = None

@@ -62,4 +62,4 @@ class CocotbNIC(NICOps):
 
     transmit = post_rx = write_reta = write_flow = configure_admission = None
     step = read_counters = read_trace = queue_levels = offer = take_transmitted = None
-    idle = None
+    idle = wire_pending = None

@@ -9,12 +9,18 @@ that connect the pipeline to the host are modelled at the same one-beat-per-cycl
 - the **RX wire**: offered frames enter the pipeline back to back, one beat per cycle, while it
   is ready;
 - the **RX DMA**: one stream that takes whole packets from the per-queue outputs, round robin
-  over the queues that have an RX buffer posted, one beat per cycle; a queue without a posted
-  buffer is not served, so it backs up into its slique and admission drops (back-pressure, not
-  i225's missed-packet drop); a frame's completion is reported in the cycle its last beat is
-  taken;
-- the **TX DMA**: per-queue TX rings of ``tx_ring`` frames, sent round robin by frame, one beat
-  per cycle; a frame completes in the cycle its last beat leaves;
+  over the queues whose RX descriptor ring has a free descriptor, one beat per cycle, and hands
+  each frame, in the cycle its last beat is taken, to the DMA engine's golden model
+  (:class:`slique.sim.dma.engine.DmaEngine`, i225 advanced descriptors in simulated host memory)
+  driven by the igc-style driver (:class:`slique.sim.dma.driver.IgcDriver`). A queue whose ring
+  is full is not served, so it backs up into its slique and admission drops (back-pressure
+  rather than i225's missed-packet drop). A receive the firmware posted completes when the
+  driver cleans the frame from the ring (``igc_clean_rx_irq``): the cycle it is written back, or,
+  if no receive was waiting, the cycle one is posted;
+- the **TX DMA**: the driver posts each frame as a TX descriptor (``igc_tx_map``) and the engine
+  fetches it; on the wire the frames leave round robin by queue, one beat per cycle, at most
+  ``tx_ring`` per queue in flight (beyond, ``transmit`` refuses: ``EAGAIN``); a frame completes in
+  the cycle its last beat leaves, and the driver reclaims its descriptor (``igc_clean_tx_irq``);
 - **register writes** (RETA, flow table, admission) are posted in order and take effect one per
   cycle; each completes in the cycle its value is in the register.
 
@@ -23,7 +29,8 @@ Parameters
 queues, data_width, queue_depth, demux_depth, flow_entries, trace_depth
     As for :class:`slique.sim.flow_pipeline.FlowPipeline`.
 rx_ring, tx_ring : int
-    RX buffers that may be posted, and TX frames that may be in flight, per queue.
+    Receives that may be posted (and RX descriptors, rounded up to igc's multiple of 8 with one
+    kept free), and TX frames that may be in flight, per queue.
 key : bytes
     The RSS key (default: Microsoft's verification key).
 mrqc : int
@@ -35,6 +42,8 @@ Attributes
 ----------
 cycle : int
 pipeline : FlowPipeline
+engine, driver, memory
+    The DMA engine's golden model, the igc-style driver (synchronous) and the host memory.
 rst_requests : list
     The RST requests of the demux (flow keys), in order.
 """
@@ -45,17 +54,26 @@ from slique.sim.flow_demux import MRQC_ALL
 from slique.sim.flow_pipeline import FlowPipeline
 from amaranth.lib import data
 
+from slique.sim.dma.driver import IgcDriver, ModelBackend, SyncDriver
+from slique.sim.dma.engine import DmaEngine, RxOutcome
+from slique.sim.dma.host_memory import HostMemory
 from slique.sim.packet import (beat_bytes, beats_frame, frame_beats, pack_beat, packet_layout,
                                unpack_beat)
 from slique.sim.header_parser import FlowKey
 from slique.sim.toeplitz import MICROSOFT_KEY
 from slique.sim.trace_stream import unpack_record
 
-from .errors import OK, Result
+from .errors import OK, Result, failure
+from .block_device import EIO
 from .nicops import NICOps, rx_result
 
 
 __all__ = ["GoldenNIC"]
+
+
+def _ring_size(entries):
+    """Descriptors for a ring that holds ``entries`` (igc: a multiple of 8, one kept free)."""
+    return max(8, -(-entries // 8) * 8)
 
 
 class GoldenNIC(NICOps):
@@ -90,8 +108,20 @@ class GoldenNIC(NICOps):
         self._wire = deque()                    # frames to offer
         self._beats = deque()                   # the rest of the frame on offer
         self.offered = 0
+        # The DMA engine, its host memory and the igc-style driver.
+        self.memory = HostMemory(seed=0)
+        self.engine = DmaEngine(self.memory, queues=queues)
+        self.driver = SyncDriver(IgcDriver(
+            ModelBackend(self.engine), self.memory, queues=queues,
+            tx_ring_size=_ring_size(tx_ring + 1), rx_ring_size=_ring_size(rx_ring + 1)))
+        self.driver.setup()
+        self._regs = self.driver.regs
+        self._rx_count = self.driver.rx[0].count
+        self._written_back = [0] * queues       # frames in an RX ring, not yet cleaned
+        self._ring_beats = [deque() for _ in range(queues)]      # their lengths in beats
+        self.dma_missed = 0
         # The RX DMA.
-        self._posted = [deque() for _ in range(queues)]      # tags of posted RX buffers
+        self._posted = [deque() for _ in range(queues)]      # tags of receives posted
         self._grant = None                      # the queue whose packet is being taken
         self._pointer = 0
         self._frame = []
@@ -113,9 +143,11 @@ class GoldenNIC(NICOps):
 
     def transmit(self, tag, queue, frame):
         ring = self._tx[queue]
-        if len(ring) >= self.tx_ring:
+        if len(ring) >= self.tx_ring or not self.driver.transmit([bytes(frame)], queue):
             return False
-        ring.append((tag, bytes(frame)))
+        sent = self.engine.pull_tx_frames()      # the engine fetched and sent it, whole
+        result = None if len(sent) == 1 and sent[0].data == frame else failure(EIO)
+        ring.append((tag, sent[0].data if sent else b"", result))
         return True
 
     def post_rx(self, tag, queue):
@@ -166,6 +198,7 @@ class GoldenNIC(NICOps):
         if outputs["rst_stream__valid"]:
             self.rst_requests.append(FlowKey.unpack(outputs["rst_stream__payload"]))
         self._send_beat()
+        self._clean_rx()
         self.cycle += 1
         if written is not None:
             self._completions.append((written, OK))     # in the register from this cycle on
@@ -195,11 +228,33 @@ class GoldenNIC(NICOps):
         outputs = self._outputs
         for offset in range(self.queues):
             queue = (self._pointer + offset) % self.queues
-            if self._posted[queue] and outputs[f"o_streams__{queue}__valid"]:
+            if self._ring_free(queue) and outputs[f"o_streams__{queue}__valid"]:
                 self._grant = queue
                 self._pointer = (queue + 1) % self.queues
                 return queue
         return None
+
+    def _ring_free(self, queue):
+        """Whether queue ``queue``'s RX ring has a descriptor the engine may fill."""
+        read = self.engine.read32
+        regs = self._regs
+        return (read(regs.RDT(queue)) - read(regs.RDH(queue))) % self._rx_count > 0
+
+    def _clean_rx(self):
+        """The driver cleans written-back frames into the receives waiting for them."""
+        driver = self.driver
+        for queue in range(self.queues):
+            budget = min(self._written_back[queue], len(self._posted[queue]))
+            if not budget:
+                continue
+            for frame in driver.clean_rx(queue, budget):
+                data = driver.frame_data(frame)
+                driver.recycle(frame)
+                self._written_back[queue] -= 1
+                self._ring_beats[queue].popleft()
+                self.received[queue] += 1
+                self._completions.append((self._posted[queue].popleft(),
+                                          rx_result(queue, data)))
 
     def _take_beat(self, queue, payload):
         """The RX DMA takes one beat (a packed payload) of ``queue``'s packet."""
@@ -208,17 +263,21 @@ class GoldenNIC(NICOps):
             return
         frame = beats_frame([unpack_beat(beat, self.data_width) for beat in self._frame],
                             self.data_width)
+        beats = len(self._frame)
         self._frame = []
         self._grant = None
-        self.received[queue] += 1
-        self._completions.append((self._posted[queue].popleft(), rx_result(queue, frame)))
+        if self.engine.receive(frame, queue) == RxOutcome.DELIVERED:
+            self._written_back[queue] += 1
+            self._ring_beats[queue].append(beats)
+        else:
+            self.dma_missed += 1                # not expected: the ring had room
 
     def _send_beat(self):
         if self._sending is None:
             for offset in range(self.queues):
                 queue = (self._tx_pointer + offset) % self.queues
                 if self._tx[queue]:
-                    tag, frame = self._tx[queue][0]
+                    tag, frame, _ = self._tx[queue][0]
                     beats = max(1, -(-len(frame) // self.lanes))
                     self._sending = [queue, tag, frame, beats]
                     self._tx_pointer = (queue + 1) % self.queues
@@ -229,8 +288,12 @@ class GoldenNIC(NICOps):
         sending[3] -= 1
         if sending[3] == 0:
             queue, tag, frame, _ = sending
-            self._tx[queue].popleft()
+            _, _, failed = self._tx[queue].popleft()
             self._sending = None
+            self.driver.clean_tx(queue)
+            if failed is not None:
+                self._completions.append((tag, failed))
+                return
             self.transmitted[queue] += 1
             self._transmitted.append((queue, frame))
             self._completions.append((tag, Result(len(frame))))
@@ -259,7 +322,10 @@ class GoldenNIC(NICOps):
         counters.update({name: [outputs[port] for port in ports]
                          for name, ports in arrays.items()})
         counters.update(wire_offered=self.offered, dma_received=list(self.received),
-                        dma_transmitted=list(self.transmitted), cycle=self.cycle)
+                        dma_transmitted=list(self.transmitted), dma_missed=self.dma_missed,
+                        cycle=self.cycle)
+        counters.update({f"dma_{name}": count for name, count in self.engine.totals.items()
+                         if isinstance(name, str)})
         return counters
 
     def read_trace(self):
@@ -267,9 +333,11 @@ class GoldenNIC(NICOps):
         return records
 
     def queue_levels(self):
+        """Beats held per queue between the demux and the firmware: the demux's and the
+        admission's sliques, and the frames written back to the RX ring and not yet cleaned."""
         outputs = self._outputs
         return [outputs[f"levels__{queue}"] + outputs[f"demux_levels__{queue}"]
-                for queue in range(self.queues)]
+                + sum(self._ring_beats[queue]) for queue in range(self.queues)]
 
     # The wire.
 
@@ -293,4 +361,5 @@ class GoldenNIC(NICOps):
     @property
     def idle(self):
         return not (self._wire or self._beats or self.pipeline.busy or self._writes
-                    or self._sending or any(self._tx) or self._frame or self._completions)
+                    or self._sending or any(self._tx) or self._frame or self._completions
+                    or any(self._written_back))

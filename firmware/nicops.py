@@ -122,7 +122,8 @@ class NICOps(abc.ABC):
 
     @abc.abstractmethod
     def queue_levels(self):
-        """Every queue's level (beats held between the demux and the DMA), a list."""
+        """Every queue's depth: the beats it holds between the demux and the firmware (the
+        sliques, and frames written back to the RX ring and not yet taken), a list."""
 
     # The wire (the link partner's side, for applications and tests).
 
@@ -133,6 +134,11 @@ class NICOps(abc.ABC):
     @abc.abstractmethod
     def take_transmitted(self):
         """The frames sent on the TX wire since the last call, as ``(queue, frame)``."""
+
+    @property
+    @abc.abstractmethod
+    def wire_pending(self):
+        """Frames offered on the RX wire and not yet wholly into the NIC."""
 
     @property
     @abc.abstractmethod

@@ -79,15 +79,18 @@ class Firmware:
         self.records = []
         self.delivered = []
         self.devices = []
+        #: Cycles :meth:`run` allows before it declares a hang (applications size it).
+        self.cycle_limit = 1_000_000
 
     def deliver(self, data):
         """The application hands ``data`` (bytes) to its sink."""
         self.delivered.append(bytes(data))
 
-    def run(self, done, *, every=None, limit=2_000_000, progress=None):
+    def run(self, done, *, every=None, limit=None, progress=None):
         """Run cycles until ``done()``; ``every(cycle)`` runs before each cycle (traffic,
         supervisors); ``progress(cycle)`` now and then. Raises :class:`LoopStalled` after
-        ``limit`` cycles."""
+        ``limit`` cycles (default :attr:`cycle_limit`)."""
+        limit = self.cycle_limit if limit is None else limit
         nic, scheduler = self.nic, self.scheduler
         scheduler.run_ready()
         start = nic.cycle

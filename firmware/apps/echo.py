@@ -8,6 +8,7 @@ retrying after a short sleep while the TX ring is full (``EAGAIN``). Delivered: 
 the TX wire.
 """
 
+from slique.firmware.block_device import EIO
 from slique.firmware.errors import EAGAIN, ECONNRESET, Result
 from slique.firmware.reroutine import reroutine
 
@@ -66,13 +67,15 @@ def run(nic, *, seed, packets, backend="golden", receivers=8, progress=None):
     """Run the echo loop on ``nic`` over ``packets`` frames; an :class:`AppResult`."""
     firmware = Firmware(nic, memos=nic.queues * receivers + 8)
     scheduler = firmware.scheduler
-    drops = {"connection_reset": 0, "tx_ring_full": 0}
+    drops = {"connection_reset": 0, "tx_ring_full": 0, "tx_error": 0}
 
     def on_done(queue, micc, value):
         if isinstance(value, Result) and value.error == ECONNRESET:
             drops["connection_reset"] += 1
         elif isinstance(value, Result) and value.error == EAGAIN:
             drops["tx_ring_full"] += 1
+        elif isinstance(value, Result) and value.error == EIO:
+            drops["tx_error"] += 1            # the DMA did not send the frame
 
     supervise = Receivers(scheduler, nic, echo_one, receivers, on_done)
     offered = echo_traffic(seed, packets)
@@ -85,6 +88,7 @@ def run(nic, *, seed, packets, backend="golden", receivers=8, progress=None):
         dropped = sum(pipeline_drops(nic.read_counters()).values()) + sum(drops.values())
         return len(firmware.delivered) + dropped == len(offered) and nic.idle_tx
 
+    firmware.cycle_limit = 20_000 + 1_000 * len(offered)
     firmware.run(accounted, every=supervise,
                  progress=None if progress is None else
                  (lambda cycle: progress(len(firmware.delivered), len(offered))))

@@ -168,6 +168,7 @@ def run(nic, *, seed, packets, backend="golden", receivers=8, sideline=8, gap_ti
     def accounted():
         return len(firmware.delivered) + sum(drops().values()) == len(frames)
 
+    firmware.cycle_limit = 20_000 + 1_000 * len(frames)
     firmware.run(accounted, every=supervise, progress=None if progress is None else
                  (lambda cycle: progress(len(firmware.delivered), len(frames))))
     app.finished = True

@@ -89,6 +89,7 @@ def run(nic, *, seed, packets, backend="golden", files=None, progress=None):
         return (len(firmware.delivered) + sum(drops.values()) == packets and scheduler.idle
                 and disk.idle and nic.idle_tx)
 
+    firmware.cycle_limit = 20_000 + 1_000 * packets
     firmware.run(accounted, progress=None if progress is None else
                  (lambda cycle: progress(len(firmware.delivered), packets)))
     scheduler.cancel_all()

@@ -19,7 +19,7 @@ def run_app(name, seed, packets, **options):
 def test_echo_sends_back_every_frame_but_resets_and_bad_ones(seed):
     result = run_app("echo", seed, 30)
     assert set(result.dropped) <= {"truncated", "malformed", "connection_reset", "hard_limit",
-                                   "queue_full", "tx_ring_full"}
+                                   "queue_full", "tx_ring_full", "tx_error"}
     assert result.errors.get("ECONNRESET", 0) == result.dropped.get("connection_reset", 0)
     assert result.delivered > 0
 
@@ -87,13 +87,14 @@ def test_resequencer_rules():
 
 
 def test_rebalance_moves_buckets_off_the_hot_queue_without_reordering(seed):
-    without = run_app("rebalance", seed, 90, rebalance=False)
-    result = run_app("rebalance", seed, 90)
+    without = run_app("rebalance", seed, 120, rebalance=False)
+    result = run_app("rebalance", seed, 120)
     assert result.extra["moves"], "the daemon never moved a bucket off the skewed queue"
     assert all(old != new for _, _, old, new in result.extra["moves"])
     assert result.extra["reordered"] == 0 and without.extra["reordered"] == 0
-    assert sum(result.dropped.values()) < sum(without.dropped.values())
+    assert sum(result.dropped.values()) <= sum(without.dropped.values())
     assert result.extra["imbalance"] < without.extra["imbalance"]
+    assert result.cycles < without.cycles          # the backlog on the hot queue drains sooner
 
 
 def test_rebalancer_statistics_and_hysteresis():

@@ -35,7 +35,7 @@ def test_run_on_verilator_says_what_it_waits_for(capsys):
 
 def test_run_rebalance_plot(tmp_path, capsys):
     plot = tmp_path / "rebalance.png"
-    assert main(["run", "rebalance", "--packets", "40", "--plot", str(plot)]) == 0
+    assert main(["run", "rebalance", "--packets", "24", "--plot", str(plot)]) == 0
     assert plot.stat().st_size > 10_000 and plot.read_bytes()[:4] == b"\x89PNG"
     assert "imbalance without the daemon" in capsys.readouterr().out
 
