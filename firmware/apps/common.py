@@ -110,6 +110,16 @@ class Firmware:
                                   f"{scheduler.stats}, NIC idle {nic.idle}")
         self.records.extend(nic.read_trace())
 
+    def shutdown(self):
+        """Cancel every routine still waiting (ECANCELED) and check that every memo came back
+        to the freelist."""
+        scheduler = self.scheduler
+        while scheduler.cancel_all():
+            pass
+        scheduler.memo.check()
+        if scheduler.memo.in_use:
+            raise AssertionError(f"{scheduler.memo.in_use} memos still in use after shutdown")
+
     def digest(self):
         """SHA-256 of the delivered data and of every trace record without its cycle."""
         sha = hashlib.sha256()

@@ -92,6 +92,6 @@ def run(nic, *, seed, packets, backend="golden", receivers=8, progress=None):
     firmware.run(accounted, every=supervise,
                  progress=None if progress is None else
                  (lambda cycle: progress(len(firmware.delivered), len(offered))))
-    scheduler.cancel_all()
+    firmware.shutdown()
     dropped = dict(pipeline_drops(nic.read_counters()), **drops)
     return firmware.result(NAME, backend, seed, offered=len(offered), dropped=dropped)

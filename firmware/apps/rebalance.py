@@ -330,8 +330,9 @@ def run(nic, *, seed, packets, backend="golden", receivers=3, service=96, gap=1,
     firmware.run(accounted, every=every, progress=None if progress is None else
                  (lambda cycle: progress(len(firmware.delivered), len(frames))))
     state.finished = True
-    scheduler.cancel_all()
+    firmware.shutdown()
     extra = dict(reordered=app.reordered, moves=state.moves, samples=samples,
+                 peak_depth=max((max(levels) for _, levels in samples), default=0),
                  imbalance=imbalance([sample for sample in samples if sample[0] <= arrivals[0]]))
     return firmware.result(NAME, backend, seed, offered=len(frames), dropped=drops(),
                            extra=extra)
@@ -356,7 +357,7 @@ def plot_before_after(nic_factory, *, seed, packets, path):
 
     without = run(nic_factory(), seed=seed, packets=packets, rebalance=False)
     with_daemon = run(nic_factory(), seed=seed, packets=packets, rebalance=True)
-    figure, axes = plt.subplots(2, 1, figsize=(9, 6), sharex=True)
+    figure, axes = plt.subplots(2, 1, figsize=(9, 6), sharex=True, sharey=True)
     for axis, result, title in ((axes[0], without, "without the rebalancer"),
                                 (axes[1], with_daemon, "with the rebalancer")):
         cycles = [cycle for cycle, _ in result.extra["samples"]]
@@ -366,8 +367,8 @@ def plot_before_after(nic_factory, *, seed, packets, path):
         for cycle, bucket, old, new in result.extra.get("moves", []):
             axis.axvline(cycle, color="grey", linestyle=":", linewidth=0.8)
         dropped = sum(result.dropped.values())
-        axis.set_title(f"rss-skew, {title}: imbalance (max/mean depth) "
-                       f"{result.extra['imbalance']:.2f}, {dropped} dropped of "
+        axis.set_title(f"rss-skew, {title}: peak depth {result.extra['peak_depth']}, "
+                       f"max/mean {result.extra['imbalance']:.2f}, {dropped} dropped of "
                        f"{result.offered}, drained at cycle {result.cycles}", fontsize="medium")
         axis.set_ylabel("depth (beats)")
         axis.legend(loc="upper right", fontsize="small")

@@ -172,7 +172,7 @@ def run(nic, *, seed, packets, backend="golden", receivers=8, sideline=8, gap_ti
     firmware.run(accounted, every=supervise, progress=None if progress is None else
                  (lambda cycle: progress(len(firmware.delivered), len(frames))))
     app.finished = True
-    scheduler.cancel_all()
+    firmware.shutdown()
     return firmware.result(NAME, backend, seed, offered=len(frames), dropped=drops(),
                            extra={"skipped": sum(flow.skipped for flow in app.flows),
                                   "out_of_order": out_of_order(firmware.delivered)})

@@ -92,5 +92,5 @@ def run(nic, *, seed, packets, backend="golden", files=None, progress=None):
     firmware.cycle_limit = 20_000 + 1_000 * packets
     firmware.run(accounted, progress=None if progress is None else
                  (lambda cycle: progress(len(firmware.delivered), packets)))
-    scheduler.cancel_all()
+    firmware.shutdown()
     return firmware.result(NAME, backend, seed, offered=packets, dropped=drops)

@@ -89,9 +89,13 @@ def run(args):
         return 0
     _print_summary(Console(), result)
     if args.plot:
-        Console().print(f"plot: {args.plot} (imbalance without the daemon "
-                        f"{without.extra['imbalance']:.2f}, with it "
-                        f"{result.extra['imbalance']:.2f})")
+        Console().print(f"plot: {args.plot} (without the daemon: peak depth "
+                        f"{without.extra['peak_depth']}, imbalance "
+                        f"{without.extra['imbalance']:.2f}, "
+                        f"{sum(without.dropped.values())} dropped; with it: peak depth "
+                        f"{result.extra['peak_depth']}, imbalance "
+                        f"{result.extra['imbalance']:.2f}, "
+                        f"{sum(result.dropped.values())} dropped)")
     return 0
 
 

@@ -95,6 +95,7 @@ def test_rebalance_moves_buckets_off_the_hot_queue_without_reordering(seed):
     assert sum(result.dropped.values()) <= sum(without.dropped.values())
     assert result.extra["imbalance"] < without.extra["imbalance"]
     assert result.cycles < without.cycles          # the backlog on the hot queue drains sooner
+    assert result.extra["peak_depth"] < without.extra["peak_depth"]
 
 
 def test_rebalancer_statistics_and_hysteresis():

@@ -37,7 +37,7 @@ def test_run_rebalance_plot(tmp_path, capsys):
     plot = tmp_path / "rebalance.png"
     assert main(["run", "rebalance", "--packets", "24", "--plot", str(plot)]) == 0
     assert plot.stat().st_size > 10_000 and plot.read_bytes()[:4] == b"\x89PNG"
-    assert "imbalance without the daemon" in capsys.readouterr().out
+    assert "without the daemon: peak depth" in capsys.readouterr().out
 
 
 def test_bench_firmware_prints_the_ratio(capsys):
