@@ -59,6 +59,9 @@ class Reply:
     words: tuple = field(default=())
 
 
+_STATUS_VALUES = frozenset(status.value for status in Status)
+
+
 def _checksum(body):
     value = CRC.compute(body)
     return bytes([value >> 8, value & 0xFF])
@@ -93,16 +96,18 @@ def encode_request(tag, opcode, address, *, count=None, words=()):
 class ReplyDecoder:
     """Turns received bytes into replies.
 
-    A reply starts at a 0x5A byte; when what follows does not check (wrong checksum, unknown
-    status), the decoder drops that 0x5A and looks for the next one, so replies are found
-    again after any noise. ``skipped`` counts the bytes dropped.
+    A reply starts at a 0x5A byte; when what follows does not check (an unknown status or a
+    ``DONE`` beyond ``max_burst``, seen at once; a wrong checksum, seen when the bytes it
+    announces are in), the decoder drops that 0x5A and looks for the next one, so replies are
+    found again after any noise. ``skipped`` counts the bytes dropped.
     """
 
     HEADER = 5  # start, tag, op, status, done
 
-    def __init__(self):
+    def __init__(self, max_burst=DEFAULT_MAX_BURST):
         self._buffer = bytearray()
         self.skipped = 0
+        self.max_burst = max_burst
 
     def feed(self, data):
         """Add received bytes; return the replies they complete."""
@@ -120,12 +125,15 @@ class ReplyDecoder:
                 return replies
             tag, opcode, status, done = self._buffer[1:5]
             data_bytes = 0 if opcode & 1 else 4 * done
+            if status not in _STATUS_VALUES or done > self.max_burst:
+                self.skipped += 1  # not a reply: do not wait for the length it would have
+                del self._buffer[:1]
+                continue
             length = self.HEADER + data_bytes + 2
             if len(self._buffer) < length:
                 return replies
             body = bytes(self._buffer[1:length - 2])
-            if _checksum(body) != bytes(self._buffer[length - 2:length]) or \
-                    status not in {s.value for s in Status}:
+            if _checksum(body) != bytes(self._buffer[length - 2:length]):
                 self.skipped += 1
                 del self._buffer[:1]
                 continue
@@ -146,7 +154,7 @@ class _Exchange:
     def __init__(self, max_burst):
         self.max_burst = max_burst
         self._tags = itertools.cycle(range(1, 256))
-        self.decoder = ReplyDecoder()
+        self.decoder = ReplyDecoder(max_burst)
 
     def requests(self, opcode, address, count, words):
         """Split an access into bursts of at most ``max_burst`` words:

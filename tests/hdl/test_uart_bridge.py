@@ -7,6 +7,7 @@ import random
 
 import pytest
 from amaranth.sim import Simulator
+from hypothesis import given, settings, strategies as st
 
 from slique.boards.bridge import BridgeClient, BridgeError, ModelTransport, ReplyDecoder, \
     encode_request
@@ -220,3 +221,26 @@ def test_parameters_are_checked():
         UartBridge(max_burst=0)
     with pytest.raises(ValueError, match="longer than one byte"):
         UartBridge(divisor=4, timeout=40)
+
+
+@settings(max_examples=150, deadline=None)
+@given(tag=st.integers(0, 255), opcode=st.sampled_from(list(Opcode)),
+       address=st.integers(0, 0xFFFF), words=st.lists(st.integers(0, 2**32 - 1), min_size=1,
+                                                       max_size=MAX_BURST),
+       noise=st.binary(max_size=40))
+def test_any_request_round_trips_and_replies_are_found_after_noise(tag, opcode, address, words,
+                                                                   noise):
+    memory = WishboneMemory({(address + i) & 0xFFFF: word for i, word in enumerate(words)})
+    model = golden.UartBridge(memory.access, max_burst=MAX_BURST)
+    request = encode_request(tag, opcode, address, count=len(words),
+                             words=words if opcode & 1 else ())
+    replies = [model.receive(byte) for byte in request]
+    assert replies[:-1] == [None] * (len(request) - 1)
+    decoder = ReplyDecoder(MAX_BURST)
+    # Noise before the reply, and the line idle (zeros) after it so that any false start
+    # that noise holds open is completed and rejected.
+    found = decoder.feed(noise + replies[-1] + bytes(4 * MAX_BURST + 8))
+    [reply] = [r for r in found if r.tag == tag and r.opcode == opcode]
+    expected_words = () if opcode & 1 else tuple(
+        words[0] if opcode & 2 else word for word in words)
+    assert (reply.status, reply.done, reply.words) == (Status.OK, len(words), expected_words)
