@@ -141,7 +141,7 @@ class RoutineContext:
     """
 
     __slots__ = ("micc", "_scheduler", "_slot", "_answers", "_next", "_base", "_steps",
-                 "_waiting")
+                 "_waiting", "_timeout", "_deadlines")
 
     def __init__(self, scheduler, slot, answers, steps):
         self._scheduler = scheduler
@@ -149,6 +149,8 @@ class RoutineContext:
         self._answers = answers
         self._steps = steps
         self._waiting = scheduler.memo.waiting
+        self._timeout = scheduler.timeout
+        self._deadlines = scheduler._deadlines
         self.micc = FREE
         self._next = 0
         self._base = 0
@@ -182,8 +184,8 @@ class RoutineContext:
             self._waiting[self._slot] = tag
             scheduler = self._scheduler
             scheduler.submitted += 1
-            if scheduler.timeout is not None:
-                scheduler._deadlines.append((scheduler.now + scheduler.timeout, tag))
+            if self._timeout is not None:
+                self._deadlines.append((scheduler.now + self._timeout, tag))
             raise Incomplete
         if outcome is _ARMED:
             answers.append(PENDING)
@@ -291,10 +293,10 @@ class Scheduler:
         self.spawned = self.rejected = self.finished = self.runs = 0
         self.submitted = self.completed = self.expired = self.late = 0
         self.exceptions = []
-        self._contexts = [RoutineContext(self, slot, self.memo.answers[slot], steps)
-                          for slot in range(memos)]
         self._ready = deque()
         self._deadlines = deque()
+        self._contexts = [RoutineContext(self, slot, self.memo.answers[slot], steps)
+                          for slot in range(memos)]
         self._timers = []
 
     # Starting and ending routines.
@@ -406,9 +408,8 @@ class Scheduler:
         memo = self.memo
         routines, arguments, runs = memo.routine, memo.args, memo.runs
         micc, answers, done, free = memo.micc, memo.answers, memo.on_done, memo._free
-        finished = self.finished
         contexts = self._contexts
-        count = 0
+        count = ended = total_runs = 0
         while ready:
             slot = popleft()
             count += 1
@@ -423,8 +424,8 @@ class Scheduler:
                 self._raised(context.micc, error)
                 value = failure(EFAULT)
             # The routine ended: count it, give its memo back (memo.release(), inlined), tell.
-            self.finished += 1
-            self.runs += runs[slot]
+            ended += 1
+            total_runs += runs[slot]
             if type(value) is Result and value.error:
                 self.errors[errno_name(value.error)] += 1
             on_done = done[slot]
@@ -439,7 +440,9 @@ class Scheduler:
                     on_done(context.micc, value)
                 except Exception as error:
                     self._raised(context.micc, error)
-        memo.releases += self.finished - finished
+        self.finished += ended
+        self.runs += total_runs
+        memo.releases += ended
         return count
 
     def tick(self, now, completions=()):
