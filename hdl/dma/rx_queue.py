@@ -307,7 +307,8 @@ class RxQueue(wiring.Component):
                 m.d.sync += draining.eq(0)
 
         fetch_ready = Signal()
-        m.d.comb += fetch_ready.eq(self.running & ~stopping & ~fetch_failed & (batch != 0) &
+        m.d.comb += fetch_ready.eq(self.running & ~stopping & ~fetch_failed &
+                                   (cfg.tail < count) & (batch != 0) &
                                    (credit >= batch))
         fetch_issued = Signal()
         word_address = lambda byte_address: byte_address[word_bits:self._addr_width]

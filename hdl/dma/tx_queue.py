@@ -161,11 +161,13 @@ class TxQueue(wiring.Component):
         credit = Signal(range(PREFETCH_DESCRIPTORS + 1), init=PREFETCH_DESCRIPTORS)
         available = Signal(INDEX_WIDTH + 1)
         to_end = Signal(INDEX_WIDTH + 1)
-        batch = Signal(range(FETCH_DESCRIPTORS + 1))
+        batch_now = Signal(range(FETCH_DESCRIPTORS + 1))
+        batch = Signal.like(batch_now)        # registered, like the burst figures below
+        m.d.sync += batch.eq(batch_now)
         m.d.comb += [
             available.eq(ring_distance(fetch, tail, count)),
             to_end.eq(count - fetch),
-            batch.eq(_min(_min(available, to_end), FETCH_DESCRIPTORS)),
+            batch_now.eq(_min(_min(available, to_end), FETCH_DESCRIPTORS)),
             prefetch.w_data.eq(Cat(bus.read.payload.data, bus.read.payload.err)),
             prefetch.w_en.eq(bus.read.valid & (bus.read.payload.tag == TAG_FETCH)),
         ]
@@ -260,19 +262,33 @@ class TxQueue(wiring.Component):
         frame_rs = Signal(MAX_FRAME_DESCRIPTORS)
         m.d.comb += self.head.eq(head)
 
-        lane = Signal(word_bits)
+        # The next burst and whether it can go, computed from the state of the previous cycle
+        # (registered, for Fmax): a command goes out at most every third cycle (it is taken,
+        # then answered), so the registered figures always describe the current state when
+        # a command is chosen.
+        lane_now = Signal(word_bits)
         words_needed = Signal(17)
-        beats = Signal(range(max_beats + 1))
-        burst_bytes = Signal(17)
+        beats_now = Signal(range(max_beats + 1))
+        burst_bytes_now = Signal(17)
         m.d.comb += [
-            lane.eq(current.address[:word_bits]),
-            words_needed.eq((lane + left + lanes - 1) >> word_bits),
-            beats.eq(_min(words_needed, max_beats)),
-            burst_bytes.eq(_min(left, (beats << word_bits) - lane)),
+            lane_now.eq(current.address[:word_bits]),
+            words_needed.eq((lane_now + left + lanes - 1) >> word_bits),
+            beats_now.eq(_min(words_needed, max_beats)),
+            burst_bytes_now.eq(_min(left, (beats_now << word_bits) - lane_now)),
         ]
+        lane = Signal.like(lane_now)
+        beats = Signal.like(beats_now)
+        burst_bytes = Signal.like(burst_bytes_now)
+        burst_ends_buffer = Signal()
         data_ready = Signal()                 # a burst can go now
-        m.d.comb += data_ready.eq(reading & (left != 0) & (landing_credit >= beats) &
-                                  records.w_rdy)
+        m.d.sync += [
+            lane.eq(lane_now),
+            beats.eq(beats_now),
+            burst_bytes.eq(burst_bytes_now),
+            burst_ends_buffer.eq(burst_bytes_now == left),
+            data_ready.eq(reading & (left != 0) & (landing_credit >= beats_now) &
+                          records.w_rdy),
+        ]
 
         # take the next buffer of a checked frame
         walker_busy = Signal()
@@ -324,8 +340,8 @@ class TxQueue(wiring.Component):
         # ---- choose the next command --------------------------------------------------------
         fetch_ready = Signal()
         fetch_failed = Signal()
-        m.d.comb += fetch_ready.eq(self.running & ~stopping & (scan_error == 0) & ~fetch_failed &
-                                   (batch != 0) & (credit >= batch))
+        m.d.sync += fetch_ready.eq(self.running & ~stopping & (scan_error == 0) & ~fetch_failed &
+                                   (tail < count) & (batch_now != 0) & (credit >= batch_now))
         data_pending = Signal()
         m.d.comb += data_pending.eq(reading | (frames_ready != 0))
         flush_ready = Signal()
@@ -350,7 +366,7 @@ class TxQueue(wiring.Component):
         data_issue = Signal()
         word_address = lambda byte_address: byte_address[word_bits:self._addr_width]
         with m.If(idle_bus & ~(stopping & draining)):
-            with m.If(fetch_ready):
+            with m.If(fetch_ready & ~stopping):     # (registered: stopping may be newer)
                 m.d.sync += [
                     cmd.valid.eq(1),
                     cmd.payload.write.eq(0),
@@ -379,7 +395,7 @@ class TxQueue(wiring.Component):
                     record.lane.eq(lane),
                     record.count.eq(burst_bytes),
                     record.beats.eq(beats),
-                    record.last.eq(current.eop & (burst_bytes == left)),
+                    record.last.eq(current.eop & burst_ends_buffer),
                 ]
                 m.d.sync += [
                     cmd.valid.eq(1),
@@ -392,7 +408,7 @@ class TxQueue(wiring.Component):
                     landing_credit.eq(landing_credit - beats +
                                       (landing.r_rdy & landing.r_en)),
                 ]
-                with m.If(burst_bytes == left):
+                with m.If(burst_ends_buffer):
                     m.d.sync += reading.eq(0)
                     with m.If(current.eop):
                         m.d.sync += frame_last_issued.eq(1)
@@ -400,8 +416,7 @@ class TxQueue(wiring.Component):
         with m.If(landing.r_rdy & landing.r_en & ~data_issue):
             m.d.sync += landing_credit.eq(landing_credit + 1)
         with m.If(prefetch.r_en & (assembled_words == words_per_descriptor - 1)):
-            m.d.sync += credit.eq(credit + 1 - (idle_bus & ~(stopping & draining) &
-                                                fetch_ready) * batch)
+            m.d.sync += credit.eq(credit + 1 - (idle_bus & ~stopping & fetch_ready) * batch)
 
         # ---- completions --------------------------------------------------------------------
         frame_done = Signal()
