@@ -66,17 +66,17 @@ class Resequencer:
             self.sideline[sequence] = (frame, cycle)
 
     def skip_gap(self, cycle, timeout):
-        """Skip to the first held sequence if it has waited ``timeout`` cycles or more."""
-        if not self.sideline:
-            return 0
-        first = min(self.sideline)
-        if cycle - min(arrival for _, arrival in self.sideline.values()) < timeout:
-            return 0
-        skipped = first - self.expected
+        """While a held frame has waited ``timeout`` cycles or more, skip the gap before the
+        first held sequence and hand on what follows; answers how many numbers were skipped."""
+        skipped = 0
+        while self.sideline and \
+                cycle - min(arrival for _, arrival in self.sideline.values()) >= timeout:
+            first = min(self.sideline)
+            skipped += first - self.expected
+            self._gaps.update(range(self.expected, first))
+            self.expected = first
+            self._drain()
         self.skipped += skipped
-        self._gaps.update(range(self.expected, first))
-        self.expected = first
-        self._drain()
         return skipped
 
     def _hand_on(self, frame):

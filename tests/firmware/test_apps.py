@@ -1,6 +1,7 @@
 """The applications on the golden backend: conservation, error paths, order, determinism."""
 
 import pytest
+from hypothesis import given, settings, strategies as st
 
 from slique.firmware import backend
 from slique.firmware.apps import APPS, load
@@ -123,3 +124,22 @@ def test_every_app_is_listed():
     assert APPS == ("echo", "sendfile", "reorder", "rebalance")
     with pytest.raises(ValueError, match="there are echo"):
         load("nope")
+
+
+@settings(max_examples=60, deadline=None)
+@given(arrivals=st.lists(st.tuples(st.integers(0, 40), st.integers(0, 30)), max_size=80),
+       capacity=st.integers(1, 6), timeout=st.integers(1, 50))
+def test_resequencer_accounts_for_every_frame(arrivals, capacity, timeout):
+    """Any arrival order, duplicates and gaps: every frame is handed on in order, or dropped as
+    a duplicate, a late arrival or an eviction; nothing is handed on twice."""
+    from slique.firmware.apps.reorder import Resequencer
+
+    out = []
+    flow = Resequencer(capacity, out.append)
+    for cycle, (sequence, pause) in enumerate(arrivals):
+        flow.insert(sequence, sequence, cycle * 10)
+        flow.skip_gap(cycle * 10 + pause, timeout)
+    flow.skip_gap(10**9, timeout)               # the end: every gap is stale
+    assert out == sorted(out) and len(out) == len(set(out))
+    assert not flow.sideline
+    assert len(arrivals) == len(out) + flow.duplicates + flow.late + flow.evicted
