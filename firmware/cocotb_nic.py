@@ -1,16 +1,18 @@
 """CocotbNIC: :class:`~slique.firmware.nicops.NICOps` over the gateware in co-simulation.
 
-The gateware backend drives the same flow pipeline and the i225-compatible DMA engine
-(``hdl/dma/``) in Verilator through cocotb: register accesses on the engine's Wishbone slave at
-the i225 offsets (RETA, MRQC, the rings' RDBAL/RDLEN/RDH/RDT and TDBAL/TDLEN/TDH/TDT), RX buffers
-posted as advanced RX descriptors and TX frames as advanced TX data descriptors in simulated host
-memory, completions found by the igc driver's rules (write-back length / DD), all through the
-igc-style driver of the DMA golden model (``slique.sim.dma.driver.IgcDriver``), whose backend
-protocol has a cocotb implementation.
+The gateware backend is to drive the flow pipeline (``slique.hdl.FlowPipeline``) and the
+i225-compatible DMA engine (``slique.hdl.dma.engine.DmaEngine``) in Verilator through cocotb,
+with the same igc-style driver as GoldenNIC (``slique.sim.dma.driver.IgcDriver``) over the DMA
+bench's cocotb pieces (``slique.sim.benches.dma_bench.HostBus`` answering the engine's Wishbone
+master from host memory, ``CocotbBackend`` for register accesses): RETA and admission writes on
+the register bank, RX buffers posted as advanced RX descriptors, TX frames as TX data
+descriptors, completions found by igc's rules (write-back length, DD), and the scheduler ticking
+once per clock inside the cocotb test.
 
-It needs the DMA engine's gateware top (the engine with its Wishbone master and slave, joined to
-the flow pipeline's per-queue outputs) and that driver; until both exist, building a CocotbNIC
-fails with :class:`GatewareNotReady`, which says what is missing.
+The DMA engine's gateware and its cocotb driver backend exist; what does not is a gateware top
+that joins the flow pipeline's per-queue outputs to the engine's RX stream (the NIC the firmware
+talks to), and the co-simulation loop above. Until both exist, building a CocotbNIC fails with
+:class:`GatewareNotReady`, which says so.
 """
 
 from .nicops import NICOps
@@ -23,12 +25,12 @@ class GatewareNotReady(NotImplementedError):
     """The gateware backend lacks a part it is written against."""
 
 
-#: What the gateware backend waits for: (module, what it must provide).
+#: What the gateware backend is written against: (module, what it must provide).
 REQUIRED = (
-    ("slique.hdl.dma.engine", "DmaEngine: the i225-compatible descriptor DMA engine in gateware "
-                              "(Wishbone register slave, Wishbone memory master, RX/TX streams)"),
-    ("slique.sim.dma.driver", "IgcDriver with a cocotb backend (register and ring accesses "
-                              "awaited over the simulated bus)"),
+    ("slique.hdl.dma.engine", "DmaEngine: the i225-compatible descriptor DMA engine in gateware"),
+    ("slique.sim.benches.dma_bench", "HostBus and CocotbBackend: host memory on the engine's "
+                                     "Wishbone master and the driver's register accesses in "
+                                     "cocotb"),
     ("slique.hdl.nic", "a top that joins the flow pipeline's per-queue outputs to the DMA "
                        "engine's RX stream (the NIC the firmware talks to)"),
 )
@@ -53,12 +55,13 @@ class CocotbNIC(NICOps):
     """The firmware's NIC on the gateware in Verilator (see the module documentation)."""
 
     def __init__(self, *args, **kwargs):
-        missing = missing_parts()
-        reason = "; ".join(f"{module} ({what})" for module, what in missing) or \
-            "the co-simulation loop that steps the gateware under the firmware"
+        missing = [f"{module} ({what})" for module, what in missing_parts()]
+        missing.append("the co-simulation loop that runs the scheduler inside cocotb, one tick "
+                       "per clock")
         raise GatewareNotReady(
-            f"the verilator backend (CocotbNIC) is not written yet: it waits for {reason}. "
-            f"Run the same firmware on the golden models with --backend golden")
+            f"the verilator backend (CocotbNIC) is not written yet: it waits for "
+            f"{'; '.join(missing)}. Run the same firmware on the golden models with "
+            f"--backend golden")
 
     transmit = post_rx = write_reta = write_flow = configure_admission = None
     step = read_counters = read_trace = queue_levels = offer = take_transmitted = None
