@@ -10,7 +10,7 @@ skipped and counted. Offered: the blocks of every file; delivered: the frames on
 """
 
 from slique.firmware.block_device import EIO, BlockDevice
-from slique.firmware.errors import EAGAIN, ETIMEDOUT, Result
+from slique.firmware.errors import EAGAIN, ENOMEM, ETIMEDOUT, Result
 from slique.firmware.reroutine import reroutine
 
 from .common import Firmware, flows, seeded
@@ -26,7 +26,11 @@ SEGMENT = 8
 TX_ATTEMPTS = 8
 TX_BACKOFF = 16
 
-_DROP_OF = {EIO: "read_error", ETIMEDOUT: "read_timeout", EAGAIN: "tx_ring_full"}
+#: Attempts to start the next segment while the memo table is full (``ENOMEM``).
+SPAWN_ATTEMPTS = 16
+
+_DROP_OF = {EIO: "read_error", ETIMEDOUT: "read_timeout", EAGAIN: "tx_ring_full",
+            ENOMEM: "no_memo"}
 
 
 @reroutine
@@ -51,15 +55,16 @@ def send_segment(rr, nic, disk, flow, queue, first, end, tally):
         if sent.error == EAGAIN:
             skipped.append(EAGAIN)
     if last < end:
-        rr.spawn(send_segment, nic, disk, flow, queue, last, end, tally,
-                 on_done=_segment_done(tally))
+        for _ in range(SPAWN_ATTEMPTS):         # the next segment needs a memo: wait for one
+            started = rr.spawn(send_segment, nic, disk, flow, queue, last, end, tally)
+            if started.ok:
+                break
+            rr.sleep(TX_BACKOFF)
+        else:
+            skipped.extend([ENOMEM] * (end - last))     # the rest of the file is given up
     for error in skipped:
         tally(_DROP_OF[error])
     return Result(last - first - len(skipped), skipped[0] if skipped else 0)
-
-
-def _segment_done(tally):
-    return None
 
 
 def run(nic, *, seed, packets, backend="golden", files=None, progress=None):
@@ -71,7 +76,7 @@ def run(nic, *, seed, packets, backend="golden", files=None, progress=None):
     firmware = Firmware(nic, memos=4 * files + 8, timeout=800)
     firmware.devices.append(disk)
     scheduler = firmware.scheduler
-    drops = {"read_error": 0, "read_timeout": 0, "tx_ring_full": 0}
+    drops = {"read_error": 0, "read_timeout": 0, "tx_ring_full": 0, "no_memo": 0}
 
     def tally(reason):
         drops[reason] += 1
