@@ -176,7 +176,10 @@ def rebalancer(rr, nic, state, mover, period):
             rr.read(state.moved, rr.now(), bucket, old, new)
             rr.read(mover.start, bucket, old, new)
     if not rr.read(lambda: state.finished).value:
-        rr.spawn(rebalancer, nic, state, mover, period)
+        for _ in range(8):                      # the next incarnation needs a memo
+            if rr.spawn(rebalancer, nic, state, mover, period).ok:
+                break
+            rr.sleep(period)
     return decision
 
 
