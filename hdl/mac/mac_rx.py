@@ -115,6 +115,10 @@ class MacRx(wiring.Component):
         phy_error = Signal()
         overflow = Signal()
         oversize = count > self.max_length
+        # room for a word in this clock, from a register: at most one word is written a clock,
+        # so two free words at the last edge leave at least one now
+        room = Signal()
+        m.d.sync += room.eq(buffer.free >= 2)
 
         word = buffer.w_stream.payload
         m.d.comb += [crc.data.eq(beat.data), word.data.eq(delay[FCS_LENGTH])]
@@ -161,7 +165,7 @@ class MacRx(wiring.Component):
                     ]
                     with m.If((held == FCS_LENGTH + 1) & ~oversize & ~overflow &
                               (count < self.max_length)):
-                        with m.If(buffer.free != 0):
+                        with m.If(room):
                             m.d.comb += buffer.w_stream.valid.eq(1)
                         with m.Else():
                             m.d.sync += overflow.eq(1)
@@ -174,7 +178,7 @@ class MacRx(wiring.Component):
                         finish(RxOutcome.RUNT)
                     with m.Elif(~crc.match_detected):
                         finish(RxOutcome.BAD_FCS)
-                    with m.Elif(overflow | (buffer.free == 0) | ~buffer.commit_ready):
+                    with m.Elif(overflow | ~room | ~buffer.commit_ready):
                         finish(RxOutcome.OVERFLOW)
                     with m.Else():
                         finish(RxOutcome.GOOD, commit=True)
