@@ -272,7 +272,8 @@ class CocotbBackend:
 async def reset(dut):
     dut.rst.value = 1
     for name in ("host__ack", "host__err", "host__stall", "host__dat_r", "rx_stream__valid",
-                 "rx_stream__payload", "tx_stream__ready", "csr__cyc", "csr__stb", "csr__we"):
+                 "rx_stream__payload", "tx_stream__ready", "csr__cyc", "csr__stb", "csr__we",
+                 "csr__adr", "csr__dat_w", "csr__sel"):
         getattr(dut, name).value = 0
     for _ in range(3):
         await RisingEdge(dut.clk)
