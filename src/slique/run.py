@@ -58,6 +58,8 @@ def run(args):
     if args.plot and args.app != "rebalance":
         console.print("slique run: --plot is for the rebalance application")
         return 2
+    if args.backend == "verilator":
+        return _run_verilator(args, console)
     app = load(args.app)
     try:
         nic = _backend(args.backend)
@@ -96,6 +98,35 @@ def run(args):
                         f"{result.extra['peak_depth']}, imbalance "
                         f"{result.extra['imbalance']:.2f}, "
                         f"{sum(result.dropped.values())} dropped)")
+    return 0
+
+
+def _run_verilator(args, console):
+    """The application on the gateware: the NIC top in Verilator under the cocotb bench
+    (:mod:`slique.sim.benches.nic_bench`), which runs the firmware on CocotbNIC."""
+    from rich.console import Console
+
+    from slique.sim.runner import BenchFailed, SimulatorMissing
+
+    if args.plot:
+        console.print("slique run: --plot runs on the golden backend only")
+        return 2
+    from slique.sim.benches.nic_bench import app_result, run_app
+
+    console.print(f"{args.app} on verilator: building and simulating the NIC top ...")
+    try:
+        result = app_result(run_app(args.app, seed=args.seed, packets=args.packets))
+    except SimulatorMissing as error:
+        console.print(f"slique run: {error}")
+        return 2
+    except BenchFailed as error:
+        console.print(f"slique run: the gateware run failed: {error}")
+        return 1
+    result.check()
+    if args.json:
+        print(json.dumps(result.as_json()))
+    else:
+        _print_summary(Console(), result)
     return 0
 
 

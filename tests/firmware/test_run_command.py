@@ -28,9 +28,9 @@ def test_run_prints_a_summary_table(capsys):
         assert row in out
 
 
-def test_run_on_verilator_says_what_it_waits_for(capsys):
-    assert main(["run", "echo", "--backend", "verilator", "--packets", "4"]) == 2
-    assert "waits for" in capsys.readouterr().err
+def test_run_plot_on_verilator_is_refused(capsys):
+    assert main(["run", "rebalance", "--backend", "verilator", "--plot", "x.png"]) == 2
+    assert "golden backend only" in capsys.readouterr().err
 
 
 def test_run_rebalance_plot(tmp_path, capsys):
