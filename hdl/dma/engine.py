@@ -1,15 +1,13 @@
 """The i225-compatible descriptor DMA engine: register bank, queues, bus arbiter and master."""
 
 from amaranth import *
-from amaranth.lib import data, stream, wiring
+from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..packet import packet_layout
 from ..register_bank import RegisterBank
 from .bus_arbiter import BusArbiter
-from .registers import (COUNTERS, EICR_RXERR_SHIFT, EICR_RXQ_SHIFT, EICR_TXERR_SHIFT,
-                        EICR_TXQ_SHIFT, RxQueueError, TxQueueError, check_queues,
-                        dma_registers)
+from .registers import COUNTERS, RxQueueError, TxQueueError, check_queues, dma_registers
 from .ring import window_layout
 from .rx_queue import RxQueue, rx_beat_layout
 from .tx_queue import TxQueue

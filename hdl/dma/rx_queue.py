@@ -1,13 +1,14 @@
 """One RX queue of the DMA engine: the RX packet stream -> buffers of the RX descriptor ring."""
 
 from amaranth import *
-from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..packet import packet_layout
 from .bus_arbiter import client_signature
 from .descriptors import (DESCRIPTOR_BYTES, MAX_FRAME_BYTES, SRRCTL_BSIZEPKT_UNIT,
                           SRRCTL_DESCTYPE_ADV_ONEBUF, RxReadDescriptor, RxWriteBack)
+from .descriptor_prefetch import DescriptorPrefetch
 from .frame_fifo import FrameFIFO
 from .registers import MAX_QUEUES, OCTET_INC_WIDTH, RxQueueError
 from .ring import INDEX_WIDTH, inside_window, ring_distance, ring_next, window_layout
@@ -209,38 +210,23 @@ class RxQueue(wiring.Component):
         m.d.comb += idle_bus.eq(~cmd.valid & ~waiting)
 
         # ---- descriptor prefetch -------------------------------------------------------------
-        m.submodules.prefetch = prefetch = fifo.SyncFIFOBuffered(
-            width=width + 1, depth=PREFETCH_DESCRIPTORS * words_per_descriptor)
-        credit = Signal(range(PREFETCH_DESCRIPTORS + 1), init=PREFETCH_DESCRIPTORS)
+        m.submodules.prefetch = prefetch = DescriptorPrefetch(
+            data_width=width, descriptors=PREFETCH_DESCRIPTORS)
+        credit = prefetch.credit
         available = Signal(INDEX_WIDTH + 1)
         batch = Signal(range(FETCH_DESCRIPTORS + 1))
         fetch_failed = Signal()
         m.d.comb += [
             available.eq(ring_distance(fetch, cfg.tail, count)),
             batch.eq(_min(_min(available, count - fetch), FETCH_DESCRIPTORS)),
-            prefetch.w_data.eq(Cat(bus.read.payload.data, bus.read.payload.err)),
-            prefetch.w_en.eq(bus.read.valid & (bus.read.payload.tag == TAG_FETCH)),
+            prefetch.fill.payload.data.eq(bus.read.payload.data),
+            prefetch.fill.payload.err.eq(bus.read.payload.err),
+            prefetch.fill.valid.eq(bus.read.valid & (bus.read.payload.tag == TAG_FETCH)),
         ]
-        assembled = Signal(DESCRIPTOR_BYTES * 8)
-        assembled_words = Signal(range(words_per_descriptor + 1))
-        assembled_err = Signal()
-        descriptor = RxReadDescriptor(assembled)
-        have = Signal()
-        take = Signal()                       # the FSM uses the assembled descriptor
-        m.d.comb += have.eq(assembled_words == words_per_descriptor)
-        with m.If(take):
-            m.d.sync += assembled_words.eq(0)
-        with m.Elif(~have & prefetch.r_rdy):
-            m.d.comb += prefetch.r_en.eq(1)
-            m.d.sync += [
-                assembled.eq(Cat(assembled[width:], prefetch.r_data[:width])),
-                assembled_words.eq(assembled_words + 1),
-                assembled_err.eq(Mux(assembled_words == 0, 0, assembled_err) |
-                                 prefetch.r_data[width]),
-            ]
-        descriptor_popped = Signal()
-        m.d.comb += descriptor_popped.eq(prefetch.r_en &
-                                         (assembled_words == words_per_descriptor - 1))
+        descriptor = RxReadDescriptor(prefetch.descriptor)
+        have = prefetch.valid
+        assembled_err = prefetch.err
+        take = prefetch.take                  # the FSM uses the assembled descriptor
 
         # ---- per frame ----------------------------------------------------------------------
         meta_out = meta_layout(frames.length_stream.payload)
@@ -310,14 +296,7 @@ class RxQueue(wiring.Component):
         m.d.comb += fetch_ready.eq(self.running & ~stopping & ~fetch_failed &
                                    (cfg.tail < count) & (batch != 0) &
                                    (credit >= batch))
-        fetch_issued = Signal()
         word_address = lambda byte_address: byte_address[word_bits:self._addr_width]
-        with m.If(descriptor_popped & ~fetch_issued):
-            m.d.sync += credit.eq(credit + 1)
-        with m.Elif(~descriptor_popped & fetch_issued):
-            m.d.sync += credit.eq(credit - batch)
-        with m.Elif(descriptor_popped & fetch_issued):
-            m.d.sync += credit.eq(credit + 1 - batch)
 
         m.d.comb += frames.length_stream.ready.eq(0)
         fsm_idle = Signal()
@@ -482,7 +461,7 @@ class RxQueue(wiring.Component):
 
         # ---- fetch command (the FSM leaves the bus to it first) ------------------------------
         with m.If(idle_bus & fetch_ready):
-            m.d.comb += fetch_issued.eq(1)
+            m.d.comb += prefetch.reserve.eq(batch)
             m.d.sync += [
                 cmd.valid.eq(1),
                 cmd.payload.write.eq(0),
@@ -542,11 +521,9 @@ class RxQueue(wiring.Component):
             with m.Elif(~waiting & ~cmd.valid & (wb_beat == wb_beats) & (data_beats == 0) &
                         fsm_idle & ~draining):
                 # nothing in flight: empty the prefetch, then stop
-                m.d.comb += prefetch.r_en.eq(1)
-                m.d.sync += assembled_words.eq(0)
-                with m.If(~prefetch.r_rdy):
-                    m.d.sync += [self.running.eq(0), stopping.eq(0),
-                                 credit.eq(PREFETCH_DESCRIPTORS)]
+                m.d.comb += prefetch.flush.eq(1)
+                with m.If(prefetch.empty):
+                    m.d.sync += [self.running.eq(0), stopping.eq(0)]
                     with m.If(stop_error != 0):
                         m.d.comb += [self.error.eq(stop_error), self.disable.eq(1)]
         return m

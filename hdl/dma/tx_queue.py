@@ -8,7 +8,8 @@ from ..packet import packet_layout
 from .bus_arbiter import client_signature
 from .byte_packer import BytePacker
 from .descriptors import (DESCRIPTOR_BYTES, DTYP_DATA, MAX_FRAME_BYTES, MAX_FRAME_DESCRIPTORS,
-                          RING_ALIGN, TxDataDescriptor, TxWriteBack, pack_descriptor)
+                          TxDataDescriptor, TxWriteBack, pack_descriptor)
+from .descriptor_prefetch import DescriptorPrefetch
 from .frame_fifo import FrameFIFO
 from .registers import OCTET_INC_WIDTH, TxQueueError
 from .ring import INDEX_WIDTH, inside_window, ring_distance, ring_next, window_layout
@@ -156,9 +157,9 @@ class TxQueue(wiring.Component):
         m.d.comb += idle_bus.eq(~cmd.valid & ~waiting)
 
         # ---- fetch -> prefetch buffer -------------------------------------------------------
-        m.submodules.prefetch = prefetch = fifo.SyncFIFOBuffered(
-            width=width + 1, depth=PREFETCH_DESCRIPTORS * words_per_descriptor)
-        credit = Signal(range(PREFETCH_DESCRIPTORS + 1), init=PREFETCH_DESCRIPTORS)
+        m.submodules.prefetch = prefetch = DescriptorPrefetch(
+            data_width=width, descriptors=PREFETCH_DESCRIPTORS)
+        credit = prefetch.credit
         available = Signal(INDEX_WIDTH + 1)
         to_end = Signal(INDEX_WIDTH + 1)
         batch_now = Signal(range(FETCH_DESCRIPTORS + 1))
@@ -168,14 +169,13 @@ class TxQueue(wiring.Component):
             available.eq(ring_distance(fetch, tail, count)),
             to_end.eq(count - fetch),
             batch_now.eq(_min(_min(available, to_end), FETCH_DESCRIPTORS)),
-            prefetch.w_data.eq(Cat(bus.read.payload.data, bus.read.payload.err)),
-            prefetch.w_en.eq(bus.read.valid & (bus.read.payload.tag == TAG_FETCH)),
+            prefetch.fill.payload.data.eq(bus.read.payload.data),
+            prefetch.fill.payload.err.eq(bus.read.payload.err),
+            prefetch.fill.valid.eq(bus.read.valid & (bus.read.payload.tag == TAG_FETCH)),
         ]
 
-        # ---- scan: assemble descriptors, check them, queue their buffers ---------------------
-        assembled = Signal(DESCRIPTOR_BYTES * 8)
-        assembled_words = Signal(range(words_per_descriptor + 1))
-        descriptor = TxDataDescriptor(assembled)
+        # ---- scan: check descriptors, queue their buffers -----------------------------------
+        descriptor = TxDataDescriptor(prefetch.descriptor)
         entry_layout = data.StructLayout({"address": self._addr_width, "length": 16, "rs": 1,
                                           "eop": 1})
         m.submodules.buffers = buffers = fifo.SyncFIFOBuffered(
@@ -186,17 +186,8 @@ class TxQueue(wiring.Component):
         scan_error = Signal(7)                 # a frame was refused; reported when reached
         draining = Signal()                    # the stop empties the buffers
 
-        assembled_err = Signal()               # a word of it was answered with err
-        have = Signal()
-        m.d.comb += have.eq(assembled_words == words_per_descriptor)
-        with m.If(~have & prefetch.r_rdy):
-            m.d.comb += prefetch.r_en.eq(1)
-            m.d.sync += [
-                assembled.eq(Cat(assembled[width:], prefetch.r_data[:width])),
-                assembled_words.eq(assembled_words + 1),
-                assembled_err.eq(Mux(assembled_words == 0, 0, assembled_err) |
-                                 prefetch.r_data[width]),
-            ]
+        have = prefetch.valid
+        assembled_err = prefetch.err           # a word of it was answered with err
 
         cmd_len = descriptor.cmd_type_len
         refused_type = Signal()
@@ -221,7 +212,7 @@ class TxQueue(wiring.Component):
         ]
         frame_queued = Signal()
         with m.If(have & self.running & ~stopping & (scan_error == 0) & buffers.w_rdy):
-            m.d.sync += assembled_words.eq(0)
+            m.d.comb += prefetch.take.eq(1)
             with m.If(assembled_err):
                 m.d.sync += scan_error.eq(1 << TxQueueError.BUS_ERROR)
             with m.Elif(refused_type | refused_length):
@@ -374,8 +365,8 @@ class TxQueue(wiring.Component):
                     cmd.payload.beats.eq(batch * words_per_descriptor),
                     cmd.payload.tag.eq(TAG_FETCH),
                     fetch.eq(ring_next(fetch, count, batch)),
-                    credit.eq(credit - batch),
                 ]
+                m.d.comb += prefetch.reserve.eq(batch)
             with m.Elif(flush_ready):
                 m.d.sync += [
                     cmd.valid.eq(1),
@@ -415,8 +406,6 @@ class TxQueue(wiring.Component):
         # the landing credit comes back as the unpacker takes words
         with m.If(landing.r_rdy & landing.r_en & ~data_issue):
             m.d.sync += landing_credit.eq(landing_credit + 1)
-        with m.If(prefetch.r_en & (assembled_words == words_per_descriptor - 1)):
-            m.d.sync += credit.eq(credit + 1 - (idle_bus & ~stopping & fetch_ready) * batch)
 
         # ---- completions --------------------------------------------------------------------
         frame_done = Signal()
@@ -533,17 +522,15 @@ class TxQueue(wiring.Component):
                 with m.If(~waiting & ~cmd.valid & ~in_frame & ~walker_busy & (run_count == 0)):
                     m.d.sync += draining.eq(1)
                 with m.If(draining):
-                    m.d.comb += [prefetch.r_en.eq(1), buffers.r_en.eq(0)]
-                    with m.If(~prefetch.r_rdy & ~buffers.r_rdy):
+                    m.d.comb += [prefetch.flush.eq(1), buffers.r_en.eq(0)]
+                    with m.If(prefetch.empty & ~buffers.r_rdy):
                         m.d.sync += [
                             self.running.eq(0),
                             draining.eq(0),
                             stopping.eq(0),
-                            assembled_words.eq(0),
                             frames_ready.eq(0),
                             scan_descriptors.eq(0),
                             scan_bytes.eq(0),
-                            credit.eq(PREFETCH_DESCRIPTORS),
                         ]
                         with m.If(stop_error != 0):
                             m.d.comb += [self.error.eq(stop_error), self.disable.eq(1)]

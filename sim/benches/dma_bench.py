@@ -150,7 +150,6 @@ class HostBus:
 
     async def run(self):
         dut = self.dut
-        answered = None
         while not self.stop:
             await RisingEdge(dut.clk)
             self.cycle += 1
@@ -317,15 +316,20 @@ def _watch_rings(log, driver):
         log.watch(f"rx{queue}", ring.base, ring.count * DESCRIPTOR_BYTES)
 
 
-def golden_run(parameters, frames):
-    """The scenario on the golden model: (reports, write-back log, memory)."""
+def _golden(parameters):
+    """A golden engine with the driver set up on it: (log, memory, backend, driver)."""
     log = WriteBackLog()
     memory = LoggingMemory(log, seed=parameters["seed"])
-    engine = GoldenEngine(memory, queues=parameters["queues"])
-    backend = ModelBackend(engine)
+    backend = ModelBackend(GoldenEngine(memory, queues=parameters["queues"]))
     driver = _driver(backend, memory, parameters, parameters["seed"])
     run_sync(driver.setup())
     _watch_rings(log, driver)
+    return log, memory, backend, driver
+
+
+def golden_run(parameters, frames):
+    """The scenario on the golden model: (reports, write-back log, driver)."""
+    log, memory, backend, driver = _golden(parameters)
     reports = run_sync(_scenario(parameters["scenario"], driver, backend, frames,
                                  parameters["seed"], parameters["queue"]))
     return reports, log, driver
@@ -705,13 +709,7 @@ async def bad_inputs(ctx, log, names):
 
 
 def _golden_bad_inputs(parameters, names):
-    log = WriteBackLog()
-    memory = LoggingMemory(log, seed=parameters["seed"])
-    engine = GoldenEngine(memory, queues=parameters["queues"])
-    backend = ModelBackend(engine)
-    driver = _driver(backend, memory, parameters, parameters["seed"])
-    run_sync(driver.setup())
-    _watch_rings(log, driver)
+    log, memory, backend, driver = _golden(parameters)
     return run_sync(bad_inputs(_Context(driver, backend, memory), log, names))
 
 

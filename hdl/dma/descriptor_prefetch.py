@@ -1,0 +1,88 @@
+"""The descriptor prefetch buffer a TX or RX queue fetches its ring's descriptors into."""
+
+from amaranth import *
+from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib.wiring import In, Out
+
+from .descriptors import DESCRIPTOR_BYTES
+
+
+__all__ = ["DescriptorPrefetch"]
+
+
+class DescriptorPrefetch(wiring.Component):
+    """Fetched descriptor words in, whole 16-byte descriptors out, with the room left counted.
+
+    A queue fetches descriptors in bursts; their words arrive on ``fill`` (never
+    back-pressured: a queue fetches only as many descriptors as ``credit`` says there is room
+    for, and tells the buffer with ``reserve`` in the cycle it issues the fetch). The words are
+    assembled into ``descriptor`` (``valid``; ``err`` if any of its words was answered with a
+    bus error) until the queue ``take``\\ s it. ``credit`` counts the descriptors that can
+    still be fetched: it falls by ``reserve`` and rises as descriptors leave the FIFO.
+    ``flush`` (with no fetch in flight) empties everything and gives the whole room back;
+    ``empty`` says when nothing is left.
+
+    Parameters
+    ----------
+    data_width : int
+        Bits of a fetched word (the host bus width).
+    descriptors : int
+        Descriptors the buffer holds.
+
+    Attributes
+    ----------
+    fill : ``In(stream.Signature(StructLayout{data, err}, always_ready=True))``
+    reserve : ``In(range(descriptors + 1))``
+    take, flush : ``In(1)``
+    descriptor : ``Out(128)``
+    valid, err, empty : ``Out(1)``
+    credit : ``Out(range(descriptors + 1))``
+    """
+
+    def __init__(self, *, data_width, descriptors):
+        self._data_width = data_width
+        self._descriptors = descriptors
+        super().__init__({
+            "fill": In(stream.Signature(data.StructLayout({"data": data_width, "err": 1}),
+                                        always_ready=True)),
+            "reserve": In(range(descriptors + 1)),
+            "take": In(1),
+            "flush": In(1),
+            "descriptor": Out(DESCRIPTOR_BYTES * 8),
+            "valid": Out(1),
+            "err": Out(1),
+            "empty": Out(1),
+            "credit": Out(range(descriptors + 1), init=descriptors),
+        })
+
+    def elaborate(self, platform):
+        m = Module()
+        width = self._data_width
+        words_per_descriptor = DESCRIPTOR_BYTES // (width // 8)
+        m.submodules.words = words = fifo.SyncFIFOBuffered(
+            width=width + 1, depth=self._descriptors * words_per_descriptor)
+        m.d.comb += [
+            words.w_data.eq(Cat(self.fill.payload.data, self.fill.payload.err)),
+            words.w_en.eq(self.fill.valid),
+            self.empty.eq(~words.r_rdy),
+        ]
+
+        assembled = Signal(range(words_per_descriptor + 1))   # words in ``descriptor``
+        m.d.comb += self.valid.eq(assembled == words_per_descriptor)
+        popped = Signal()                     # a descriptor's last word leaves the FIFO
+        m.d.comb += popped.eq(words.r_en & (assembled == words_per_descriptor - 1))
+        with m.If(self.flush):
+            m.d.comb += words.r_en.eq(1)
+            m.d.sync += [assembled.eq(0), self.credit.eq(self._descriptors)]
+        with m.Else():
+            with m.If(self.take):
+                m.d.sync += assembled.eq(0)
+            with m.Elif(~self.valid & words.r_rdy):
+                m.d.comb += words.r_en.eq(1)
+                m.d.sync += [
+                    self.descriptor.eq(Cat(self.descriptor[width:], words.r_data[:width])),
+                    assembled.eq(assembled + 1),
+                    self.err.eq(Mux(assembled == 0, 0, self.err) | words.r_data[width]),
+                ]
+            m.d.sync += self.credit.eq(self.credit + popped - self.reserve)
+        return m
