@@ -44,19 +44,33 @@ def gateware(parameters):
 
 class Recorder:
     """Keeps what a NIC hands the firmware (frames sent on the wire, trace records), so that two
-    backends' runs can be compared item by item: ``frames`` (SHA-256 of each, in order) and
-    ``records`` (untimed)."""
+    backends' runs can be compared item by item: ``frames`` (SHA-256 of each, in order),
+    ``records`` (untimed), and ``events`` (``[cycle, "rx" or "tx", queue, frame digest]``: each
+    receive's completion and each frame taken from the TX wire, to see where timing differs)."""
 
     def __init__(self, nic):
         from slique.firmware.apps.common import untimed
 
         self.frames = []
         self.records = []
-        take, read = nic.take_transmitted, nic.read_trace
+        self.events = []
+        take, read, step = nic.take_transmitted, nic.read_trace, nic.step
+
+        def logged_step():
+            cycle, completions = step()
+            for _, result in completions:
+                value = getattr(result, "value", None)
+                if isinstance(value, tuple):
+                    queue, frame = value
+                    self.events.append([cycle, "rx", queue,
+                                        hashlib.sha256(frame).hexdigest()[:12]])
+            return cycle, completions
 
         def take_transmitted():
             sent = take()
             self.frames += [[queue, hashlib.sha256(frame).hexdigest()] for queue, frame in sent]
+            self.events += [[nic.cycle, "tx", queue, hashlib.sha256(frame).hexdigest()[:12]]
+                            for queue, frame in sent]
             return sent
 
         def read_trace():
@@ -64,7 +78,7 @@ class Recorder:
             self.records += [list(untimed(record)) for record in records]
             return records
 
-        nic.take_transmitted, nic.read_trace = take_transmitted, read_trace
+        nic.take_transmitted, nic.read_trace, nic.step = take_transmitted, read_trace, logged_step
 
 
 def port_inits(nic):
@@ -115,6 +129,7 @@ async def firmware_app(dut):
         raise
     document = dict(result.as_json(), routines=result.routines, cycles=result.cycles,
                     extra=result.extra, frames=recorder.frames, records=recorder.records,
+                    events=recorder.events,
                     tx_unmatched=nic.tx_unmatched)
     _write_report(json.loads(json.dumps(document, default=str)))
 

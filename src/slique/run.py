@@ -32,14 +32,16 @@ def add_arguments(parser):
                         help=f"packets (blocks, for sendfile) offered (default "
                              f"{DEFAULT_PACKETS})")
     parser.add_argument("--json", action="store_true", help="print the summary as JSON")
+    parser.add_argument("--data-width", type=int, choices=[32, 64], default=64,
+                        help="width of the NIC's packet streams, on either backend (default 64)")
     parser.add_argument("--plot", metavar="PNG", default=None,
                         help="rebalance only: run without and with the daemon and plot every "
                              "queue's depth over time into PNG")
 
 
-def _backend(name):
+def _backend(name, data_width=64):
     from slique.firmware import backend
-    return backend(name)
+    return backend(name, **({"data_width": data_width} if name == "golden" else {}))
 
 
 def run(args):
@@ -62,7 +64,7 @@ def run(args):
         return _run_verilator(args, console)
     app = load(args.app)
     try:
-        nic = _backend(args.backend)
+        nic = _backend(args.backend, args.data_width)
     except (GatewareNotReady, BoardBridgeMissing) as error:
         console.print(f"slique run: {error}")
         return 2
@@ -80,7 +82,7 @@ def run(args):
             if args.plot:
                 from slique.firmware.apps.rebalance import plot_before_after
                 progress.update(task, description="rebalance: without and with the daemon")
-                without, _ = plot_before_after(lambda: _backend(args.backend), seed=args.seed,
+                without, _ = plot_before_after(lambda: _backend(args.backend, args.data_width), seed=args.seed,
                                                packets=args.packets, path=args.plot)
     except LoopStalled as error:
         console.print(f"slique run: the firmware hung: {error}")
@@ -115,7 +117,8 @@ def _run_verilator(args, console):
 
     console.print(f"{args.app} on verilator: building and simulating the NIC top ...")
     try:
-        result = app_result(run_app(args.app, seed=args.seed, packets=args.packets))
+        result = app_result(run_app(args.app, seed=args.seed, packets=args.packets,
+                                     data_width=args.data_width))
     except SimulatorMissing as error:
         console.print(f"slique run: {error}")
         return 2
