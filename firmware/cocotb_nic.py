@@ -157,6 +157,9 @@ class CocotbNIC(NICOps):
         self._wire = deque()
         self._beats = deque()
         self.offered = 0
+        self.setup_cycle = None
+        #: The cycle each offered frame's last beat entered the pipeline.
+        self.wire_cycles = []
         self._writes = deque()
         self._written = []
         self._trace = []
@@ -194,6 +197,7 @@ class CocotbNIC(NICOps):
     def setup(self):
         """Configure the DMA engine's rings (the driver's set-up, through the registers)."""
         self.driver.setup()
+        self.setup_cycle = self.cycle
 
     async def _edge(self):
         await self._rising()
@@ -223,6 +227,8 @@ class CocotbNIC(NICOps):
             await ReadOnly()
             if self._beats and dut.rx_wire__ready.value:
                 self._beats.popleft()
+                if not self._beats:
+                    self.wire_cycles.append(self.cycle)
             if dut.trace_stream__valid.value:
                 self._trace.append(unpack_record(dut.trace_stream__payload.value.to_unsigned()))
             if dut.rst_stream__valid.value:

@@ -129,7 +129,8 @@ async def firmware_app(dut):
         raise
     document = dict(result.as_json(), routines=result.routines, cycles=result.cycles,
                     extra=result.extra, frames=recorder.frames, records=recorder.records,
-                    events=recorder.events,
+                    events=recorder.events, setup_cycle=nic.setup_cycle,
+                    wire_cycles=nic.wire_cycles,
                     tx_unmatched=nic.tx_unmatched)
     _write_report(json.loads(json.dumps(document, default=str)))
 
