@@ -153,12 +153,14 @@ def step_rate(routines, steps):
     return routines * steps / seconds, seconds
 
 
-def rerun_cost(routines, steps):
+def rerun_cost(routines, steps, *, repeat=1):
     """Microseconds per re-run: routines whose every step completes later (``steps`` re-runs
     each, replaying 0, 1, ..., ``steps - 1`` memoized steps), minus the same routines answered
-    at once, per re-run."""
-    at_once, _ = _run_chains(routines, steps, answer_later=False)
-    later, scheduler = _run_chains(routines, steps, answer_later=True)
+    at once, per re-run; each of the two timings is the best of ``repeat`` runs (a difference
+    of noisy timings taken run by run would be biased low, even negative)."""
+    at_once = min(_run_chains(routines, steps, answer_later=False)[0] for _ in range(repeat))
+    runs = [_run_chains(routines, steps, answer_later=True) for _ in range(repeat)]
+    later, scheduler = min(runs, key=lambda run: run[0])
     reruns = scheduler.reruns
     return (later - at_once) / reruns * 1e6, reruns, later
 
@@ -168,7 +170,7 @@ def measure(*, frames=50_000, routines=20_000, steps=8, repeat=3):
     rr_best = min(reroutine_echo(frames)[0] for _ in range(repeat))
     aio_best = min(asyncio_echo(frames) for _ in range(repeat))
     rate = max(step_rate(routines, steps)[0] for _ in range(repeat))
-    cost = min(rerun_cost(routines, steps)[0] for _ in range(repeat))
+    cost = rerun_cost(routines, steps, repeat=repeat)[0]
     return {
         "python": platform.python_implementation() + " " + platform.python_version(),
         "frames": frames,

@@ -1,6 +1,7 @@
 """``slique run`` and ``slique bench firmware``."""
 
 import json
+import math
 
 from slique.cli import main
 
@@ -45,7 +46,9 @@ def test_bench_firmware_prints_the_ratio(capsys):
                  "--json"]) == 0
     figures = json.loads(capsys.readouterr().out)
     assert figures["ratio_reroutine_over_asyncio"] > 0
-    assert figures["steps_per_s"] > 0 and figures["rerun_cost_us"] > 0
+    # A rate is positive; the re-run cost is a difference of two timings, only finite when the
+    # run is this short (its sign is the benchmark's to show, not a test's to time).
+    assert figures["steps_per_s"] > 0 and math.isfinite(figures["rerun_cost_us"])
     assert main(["bench", "firmware", "--frames", "400", "--routines", "200", "--repeat",
                  "1"]) == 0
     assert "ratio re-routine / asyncio" in capsys.readouterr().out
