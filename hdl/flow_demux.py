@@ -181,7 +181,7 @@ class FlowDemux(wiring.Component):
 
     Parameters
     ----------
-    data_width : 8 or 32
+    data_width : 8, 32 or 64
         Bits of packet data per beat.
     queues : int
         Number of queues (1 to 254).

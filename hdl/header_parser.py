@@ -113,7 +113,7 @@ class HeaderParser(wiring.Component):
 
     Parameters
     ----------
-    data_width : 8 or 32
+    data_width : 8, 32 or 64
         Bits of ``data`` per beat.
     key_bytes : int
         Length of the RSS key.
@@ -160,15 +160,22 @@ class HeaderParser(wiring.Component):
         length, framing_error = self._measure(m, beat, valid)
 
         # The Toeplitz hash of the address and port units, as they pass.
-        hash_before_ports = Signal(HASH_WIDTH)
         m.d.comb += [
             toeplitz.key.eq(self.key),
             toeplitz.start.eq(valid & self._starts),
             toeplitz.valid.eq(valid & (fields["addresses"] | fields["in_ports"])),
-            toeplitz.data.eq(Cat(*self._bytes)),
+            toeplitz.data.eq(self._hash_data),
         ]
-        with m.If(valid & fields["first_ports"]):
-            m.d.sync += hash_before_ports.eq(toeplitz.hash)
+        if self._lanes > _PORTS:
+            hash_addresses = toeplitz.hash
+            hash_ports = toeplitz.hash ^ self._port_hash(m, toeplitz, valid & self._starts,
+                                                         fields)
+        else:
+            hash_addresses = Signal(HASH_WIDTH)
+            with m.If(valid & fields["first_ports"]):
+                m.d.sync += hash_addresses.eq(toeplitz.hash)
+            hash_addresses = Mux(fields["l4"], hash_addresses, toeplitz.hash)
+            hash_ports = toeplitz.hash
 
         done = Signal()
         m.d.sync += done.eq(valid & beat.last)
@@ -177,8 +184,8 @@ class HeaderParser(wiring.Component):
         m.d.comb += [
             self.o_stream.valid.eq(done),
             result.length.eq(length),
-            result.hash_ports.eq(toeplitz.hash),
-            result.hash_addresses.eq(Mux(fields["l4"], hash_before_ports, toeplitz.hash)),
+            result.hash_ports.eq(hash_ports),
+            result.hash_addresses.eq(hash_addresses),
             key.kind.ipv4.eq(fields["ipv4"]),
             key.kind.ipv6.eq(fields["ipv6"]),
             key.kind.tcp.eq(fields["l4"] & fields["tcp"]),
@@ -218,10 +225,14 @@ class HeaderParser(wiring.Component):
 
     def _at(self, offset, tagged):
         """The current unit holds the IP header byte ``offset`` (tagged or not): a condition,
-        and that byte's lane."""
+        and that byte (from the lane of the tagged or the untagged position: they differ when
+        the 4-byte tag is half a unit)."""
         plain, lane = self._position(offset, l3=_ETHERNET_HEADER)
-        with_tag, _ = self._position(offset, l3=_ETHERNET_HEADER + _VLAN_TAG)
-        return Mux(tagged, self._unit == with_tag, self._unit == plain), lane
+        with_tag, tagged_lane = self._position(offset, l3=_ETHERNET_HEADER + _VLAN_TAG)
+        byte = self._bytes[lane]
+        if tagged_lane != lane:
+            byte = Mux(tagged, self._bytes[tagged_lane], byte)
+        return Mux(tagged, self._unit == with_tag, self._unit == plain), byte
 
     def _in_range(self, first, last, tagged, *, ahead=0):
         """The unit ``ahead`` units after the current one holds bytes ``first`` to ``last`` of
@@ -234,17 +245,17 @@ class HeaderParser(wiring.Component):
 
     def _place(self, m, target, first, condition_of):
         """Load the bytes of ``target`` (network order) from bytes ``first`` onwards, each when
-        ``condition_of(offset)`` returns ``(condition, lane)`` for it. Returns ``(incoming,
-        complete)``: the value ``target`` holds from the next cycle, and whether this unit
-        brings its last byte."""
+        ``condition_of(offset)`` returns ``(condition, byte)`` for it (the byte of the current
+        unit at that offset). Returns ``(incoming, complete)``: the value ``target`` holds from
+        the next cycle, and whether this unit brings its last byte."""
         count = len(target) // 8
         incoming = []
         for index in range(count):
-            condition, lane = condition_of(first + index)
+            condition, source = condition_of(first + index)
             byte = target.word_select(count - 1 - index, 8)
             with m.If(condition):
-                m.d.sync += byte.eq(self._bytes[lane])
-            incoming.append(Mux(condition, self._bytes[lane], byte))
+                m.d.sync += byte.eq(source)
+            incoming.append(Mux(condition, source, byte))
         return Cat(*reversed(incoming)), condition
 
     # Fields.
@@ -259,11 +270,13 @@ class HeaderParser(wiring.Component):
           fields it is made of. That never shows: the ports and the hash need it 10 bytes or
           more after the protocol, and a frame the result is taken from (an IP frame at least
           20 bytes into its IP header, or a frame whose protocol is still 0) has its protocol
-          two beats or more before its end.
+          two beats or more before its end. With 8-byte units it would show (a frame may end in
+          the unit after its protocol): the ports and the verdict's thresholds there read
+          ``l4_now``, the same condition without the register.
         """
         def absolute(offset):
             unit, lane = self._position(offset, l3=0)
-            return self._unit == unit, lane
+            return self._unit == unit, self._bytes[lane]
 
         ethertype = Signal(16)
         inner_type = Signal(16)
@@ -283,8 +296,8 @@ class HeaderParser(wiring.Component):
 
         def when(guard, condition_of):
             def guarded(offset):
-                condition, lane = condition_of(offset)
-                return guard & condition, lane
+                condition, byte = condition_of(offset)
+                return guard & condition, byte
             return guarded
 
         def network_types(value):
@@ -302,8 +315,11 @@ class HeaderParser(wiring.Component):
             inner, complete = self._place(m, inner_type, 16, when(tagged, absolute))
             with m.If(complete):
                 m.d.sync += network_types(inner)
+            # The type as it comes in: with 8-byte units, a tagged IPv4 header's length field
+            # is in the unit of the inner type.
+            ipv4_now = Mux(complete, inner == ETHERTYPE_IPV4, ipv4)
             self._place(m, first_byte, 0, at)
-            self._place(m, ip_length, 2, when(ipv4, at))
+            self._place(m, ip_length, 2, when(ipv4_now, at))
             self._place(m, ip_length, 4, when(ipv6, at))
             self._place(m, fragment, 6, when(ipv4, at))
             for guard, offset in ((ipv4, 9), (ipv6, 6)):
@@ -314,8 +330,28 @@ class HeaderParser(wiring.Component):
             self._place(m, dst[:32], 16, when(ipv4, at))
             self._place(m, src, 8, when(ipv6, at))
             self._place(m, dst, 24, when(ipv6, at))
-        m.d.sync += l4.eq((tcp | udp) & (ipv6 | (ipv4 & (fragment[:14] == 0))))
+        # ``l4_now``: from the protocol and fragment registers, a cycle before ``l4``.
+        l4_now = (tcp | udp) & (ipv6 | (ipv4 & (fragment[:14] == 0)))
+        m.d.sync += l4.eq(l4_now)
 
+        addresses, in_ports, first_ports = Signal(), Signal(), Signal()
+        if self._lanes > _PORTS:
+            self._capture_half_units(m, beat, valid, addresses, ports, tagged, ipv4, ipv6,
+                                     l4_now, first_byte)
+        else:
+            self._capture_whole_units(m, beat, valid, addresses, in_ports, first_ports, ports,
+                                      tagged, ipv4, ipv6, l4, first_byte)
+
+        return dict(ethertype=ethertype, tagged=tagged, tci=tci, ipv4=ipv4, ipv6=ipv6, l4=l4,
+                    l4_now=l4_now,
+                    tcp=tcp, udp=udp, first_byte=first_byte, ip_length=ip_length, src=src,
+                    dst=dst, ports=ports, addresses=addresses, in_ports=in_ports,
+                    first_ports=first_ports)
+
+    def _capture_whole_units(self, m, beat, valid, addresses, in_ports, first_ports, ports,
+                             tagged, ipv4, ipv6, l4, first_byte):
+        """Units of 4 bytes or fewer: every address and port field is whole units; the ports
+        come in unit by unit, and the hash is fed addresses and ports."""
         # Where the ports are: from the unit after ``before_ports`` (the end of the IP header)
         # to ``last_ports``; both follow the header fields, which come well before.
         before_ports = Signal.like(self._unit)
@@ -330,7 +366,6 @@ class HeaderParser(wiring.Component):
 
         # What the next unit is, decided a beat ahead (registers: they gate the Toeplitz hash,
         # whose 320-bit window they enable): an address unit, a ports unit, the first of those.
-        addresses, in_ports, first_ports = Signal(), Signal(), Signal()
         with m.If(valid):
             m.d.sync += [
                 addresses.eq(~beat.last & (
@@ -342,11 +377,57 @@ class HeaderParser(wiring.Component):
             ]
         with m.If(valid & in_ports):
             m.d.sync += ports.eq(Cat(*reversed(self._bytes), ports)[:len(ports)])
+        self._hash_data = Cat(*self._bytes)
 
-        return dict(ethertype=ethertype, tagged=tagged, tci=tci, ipv4=ipv4, ipv6=ipv6, l4=l4,
-                    tcp=tcp, udp=udp, first_byte=first_byte, ip_length=ip_length, src=src,
-                    dst=dst, ports=ports, addresses=addresses, in_ports=in_ports,
-                    first_ports=first_ports)
+    def _capture_half_units(self, m, beat, valid, addresses, ports, tagged, ipv4, ipv6, l4_now,
+                            first_byte):
+        """Units of 8 bytes: the 4-byte ports are one half of a unit (low or high, by the tag and
+        the IHL), and the addresses start at a unit boundary or halfway into one. The hash is fed
+        the addresses alone, realigned by 4 bytes when they start halfway (an IPv4 frame without
+        a tag, a tagged IPv6 one); :meth:`_port_hash` adds the ports."""
+        # Where the ports start, in units (bits 3 and up) and lanes (bit 2) of the frame.
+        ports_start = Signal(8)
+        l3 = Mux(tagged, _ETHERNET_HEADER + _VLAN_TAG, _ETHERNET_HEADER)
+        m.d.sync += ports_start.eq(l3 + self._skew
+                                   + Mux(ipv6, _IPV6_HEADER, Cat(C(0, 2), first_byte[:4])))
+        low = Cat(*reversed(self._bytes[:_PORTS]))
+        high = Cat(*reversed(self._bytes[_PORTS:]))
+        # ``l4_now``: from the protocol register (a unit or more before the ports), not ``l4``,
+        # a cycle later: a frame without options has its ports in the unit after its protocol.
+        with m.If(valid & ~self._starts & l4_now & (self._unit == ports_start[3:])):
+            m.d.sync += ports.eq(Mux(ports_start[2], high, low))
+
+        held_high = Signal(8 * _PORTS)
+        with m.If(valid):
+            m.d.sync += held_high.eq(Cat(*self._bytes[_PORTS:]))
+        halfway = Mux(tagged, ipv6, ipv4)
+        self._hash_data = Mux(halfway, Cat(held_high, *self._bytes[:_PORTS]), Cat(*self._bytes))
+        # A hashed unit ends in the unit that holds its last byte: from the addresses' fifth
+        # byte (the end of the first, realigned or not) to their last.
+        with m.If(valid):
+            m.d.sync += addresses.eq(~beat.last & (
+                (ipv4 & self._in_range(12 + _PORTS, 19, tagged, ahead=1))
+                | (ipv6 & self._in_range(8 + _PORTS, 39, tagged, ahead=1))))
+
+    def _port_hash(self, m, toeplitz, start, fields):
+        """The ports' contribution to the hash (units of 8 bytes): the ports follow the
+        addresses (8 bytes for IPv4, 32 for IPv6), so each port bit selects a fixed 32-bit window
+        of the key, saved at the frame's first beat. Ports are 0 unless the datagram has them."""
+        padded = Cat(C(0, 8 * (32 + _PORTS)), self.key)     # bits beyond the key's end are 0
+        top = len(padded)
+        windows = []
+        for address_bytes in (8, 32):
+            window = Signal(2 * HASH_WIDTH - 1, name=f"port_key_{address_bytes}")
+            end = top - 8 * address_bytes
+            with m.If(start):
+                m.d.sync += window.eq(padded[end - len(window):end])
+            windows.append(window)
+        window = Mux(fields["ipv6"], windows[1], windows[0])
+        # The ports as the first half of a unit (lane 0 their first byte), the other half 0.
+        ports = fields["ports"]
+        unit = Cat(*reversed([ports.word_select(index, 8) for index in range(_PORTS)]),
+                   C(0, 8 * (self._lanes - _PORTS)))
+        return toeplitz.contribution(Cat(C(0, HASH_WIDTH), window), unit)
 
     # Length and framing.
 
@@ -380,7 +461,7 @@ class HeaderParser(wiring.Component):
 
     def _leading_ones(self, keep):
         """Set bits of ``keep`` counted from lane 0 up to the first clear one."""
-        count = C(len(keep), 3)
+        count = C(len(keep), range(len(keep) + 1))
         for lane in reversed(range(len(keep))):
             count = Mux(keep[lane], count, lane)
         return count
@@ -393,7 +474,9 @@ class HeaderParser(wiring.Component):
         version = fields["first_byte"][4:]
         ihl = fields["first_byte"][:4]
         header = Cat(C(0, 2), ihl)                              # IHL * 4
-        ports = Mux(fields["l4"], _PORTS, 0)
+        # ``l4_now``, as the thresholds below are registers: with 8-byte units a frame may end
+        # in the unit after its protocol, and ``l4`` would reach them a cycle too late.
+        ports = Mux(fields["l4_now"], _PORTS, 0)
         ip_length = fields["ip_length"]
 
         def shorter_than(size):

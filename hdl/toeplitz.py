@@ -57,7 +57,7 @@ class Toeplitz(wiring.Component):
     ----------
     key_bytes : int
         Key length in bytes (40 for RSS; at least ``4 + data_width // 8``).
-    data_width : 8 or 32
+    data_width : 8, 32 or 64
         Bits of input per cycle; byte lane 0 (``data[0:8]``) is the earliest byte.
 
     Attributes

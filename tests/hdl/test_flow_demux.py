@@ -50,6 +50,7 @@ CONFIGURATIONS = {
                            buffer_depth=30, storage="ring", rst_depth=1),
     "8-bit-2q-systolic": dict(data_width=8, queues=2, queue_depth=4, flow_entries=3,
                               buffer_depth=90, storage="systolic"),
+    "64-bit-3q": dict(data_width=64, queues=3, queue_depth=24, flow_entries=3, buffer_depth=28),
 }
 
 
@@ -61,7 +62,7 @@ def test_matches_golden_model(name, seed, replay, cycles):
     assert result.offered > 0
 
 
-@pytest.mark.parametrize("name", ["8-bit-3q", "32-bit-4q"])
+@pytest.mark.parametrize("name", ["8-bit-3q", "32-bit-4q", "64-bit-3q"])
 def test_fixed_configuration_matches_the_reference(name, seed, replay, cycles):
     """Packet by packet: the queue the transaction-level reference steers to, bit for bit."""
     _traffic, result = _lockstep(CONFIGURATIONS[name], seed=seed, replay=replay,
@@ -86,7 +87,7 @@ class Churn(golden.DemuxTraffic):
         return values
 
 
-@pytest.mark.parametrize("data_width", [8, 32])
+@pytest.mark.parametrize("data_width", [8, 32, 64])
 def test_configuration_is_sampled_when_the_model_says(data_width, seed, replay):
     parameters = dict(data_width=data_width, queues=4, queue_depth=64, flow_entries=3,
                       buffer_depth=128 // (data_width // 8))
@@ -100,7 +101,7 @@ def test_configuration_is_sampled_when_the_model_says(data_width, seed, replay):
 
 @settings(max_examples=6, deadline=None, suppress_health_check=[HealthCheck.too_slow])
 @given(recipes=st.lists(frame_strategy(max_payload=40), min_size=1, max_size=10),
-       data_width=st.sampled_from([8, 32]), mrqc=st.sampled_from([golden.MRQC_ALL, 0]),
+       data_width=st.sampled_from([8, 32, 64]), mrqc=st.sampled_from([golden.MRQC_ALL, 0]),
        strict=st.booleans(), ready=st.sampled_from([0, 1]))
 def test_hypothesis_frames_through_the_demux(recipes, data_width, mrqc, strict, ready):
     """Hypothesis-drawn frames of every kind, back to back, consumers always or never ready:
@@ -158,6 +159,25 @@ def test_rss_steers_by_the_published_hashes(mrqc, column):
         wanted = reta_init(queues)[(ports if column == "ports" else only) & 0x7F]
         assert frame in _delivered_frames(traffic, wanted, SMALL["data_width"])
     assert sum(result.delivered) == len(frames)
+
+
+def test_whole_last_beats_at_64_bits_steer_by_the_published_hashes():
+    """Issue 4: frames of a multiple of 8 bytes (a full last beat, ``keep`` all ones) were
+    MALFORMED at 64 bits, and the ports were missed (other queues than RSS's). Each verification
+    flow at 56 / 192 bytes (IPv4) or 80 / 176 (IPv6), tagged or not, lands in RETA[hash]."""
+    parameters = dict(SMALL, data_width=64, queue_depth=120, buffer_depth=32)
+    frames, wanted = [], []
+    for flow, (_only, ports) in zip(VECTOR_FLOWS, VECTOR_HASHES):
+        lengths = (56, 192) if flow.version == 4 else (80, 176)
+        for length, vlan in zip(lengths, (None, 7)):
+            header = len(flow.frame(b"", vlan=vlan))
+            frames.append(flow.frame(bytes(length - header), vlan=vlan))
+            wanted.append(reta_init(4)[ports & 0x7F])
+    assert {len(frame) % 8 for frame in frames} == {0}
+    traffic, result = _scripted(frames, settings={}, parameters=parameters)
+    assert result.dropped == {reason: 0 for reason in result.dropped}
+    for frame, queue in zip(frames, wanted):
+        assert frame in _delivered_frames(traffic, queue, 64)
 
 
 @pytest.mark.parametrize("mrqc", [0, MRQC.RSS, 0b011 | (0xFF << 16)])
@@ -258,7 +278,7 @@ def test_frames_longer_than_the_buffer_are_dropped_whole():
         [(1, NO_QUEUE), (2, NO_QUEUE)]
 
 
-@pytest.mark.parametrize("data_width", [8, 32])
+@pytest.mark.parametrize("data_width", [8, 32, 64])
 def test_one_decision_per_cycle(data_width):
     """Runts back to back: a decision (a trace event) every cycle; minimum frames: a beat every
     cycle."""
@@ -338,3 +358,4 @@ def test_bad_parameters_raise_with_what_is_allowed(arguments, keywords, error, m
         FlowDemux(*arguments, **keywords)
     with pytest.raises(error, match=message):
         golden.FlowDemux(*arguments, **keywords)
+

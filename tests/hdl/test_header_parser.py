@@ -20,7 +20,7 @@ from slique.sim.packets import (RSS_VERIFICATION_IPV4, RSS_VERIFICATION_IPV6, Fl
 from slique.sim.toeplitz import MICROSOFT_KEY
 
 
-WIDTHS = [8, 32]
+WIDTHS = [8, 32, 64]
 
 
 def parse_in_amaranth(data_width, packets, key=MICROSOFT_KEY, *, gaps=None):
@@ -121,11 +121,12 @@ def _mutate(beats, data_width, mutation, draw_keep):
 @given(recipes=st.lists(st.tuples(frame_strategy(max_payload=24),
                                   st.sampled_from(["none", "none", "first", "extra-first",
                                                    "keep"]),
-                                  st.integers(0, 15)), min_size=1, max_size=12),
+                                  st.integers(0, 255)), min_size=1, max_size=12),
        key=st.binary(min_size=40, max_size=40))
 def test_hypothesis_frames(data_width, recipes, key):
+    lanes = data_width // 8
     packets = [_mutate(frame_beats(recipe.build(), data_width), data_width, mutation,
-                       lambda: keep)
+                       lambda: keep % (1 << lanes))
                for recipe, mutation, keep in recipes]
     assert_parses_like_the_model(data_width, packets, key)
 
@@ -154,3 +155,4 @@ def test_one_result_per_frame_at_one_frame_per_cycle(data_width):
     results = assert_parses_like_the_model(data_width, runts)
     assert [result.length for result in results] == [lanes] * 20
     assert {result.verdict for result in results} == {Verdict.TRUNCATED}
+

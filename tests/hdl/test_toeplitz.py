@@ -35,7 +35,7 @@ def _run(dut, testbench):
     simulator.run()
 
 
-@pytest.mark.parametrize("data_width", [8, 32])
+@pytest.mark.parametrize("data_width", [8, 32, 64])
 def test_rss_verification_vectors(data_width):
     """Every hash of Microsoft's verification tables (see RSS_VERIFICATION_SOURCE)."""
     assert "verifying-the-rss-hash-calculation" in RSS_VERIFICATION_SOURCE
@@ -61,19 +61,21 @@ def test_rss_verification_vectors(data_width):
     assert hashes == [expected for _data, expected in _vector_inputs()]
 
 
-@pytest.mark.parametrize("data_width", [8, 32])
+@pytest.mark.parametrize("data_width", [8, 32, 64])
 def test_model_knows_the_vectors(data_width):
     golden = model.Toeplitz(data_width=data_width)
     for data, expected in _vector_inputs():
         assert golden.hash_of(MICROSOFT_KEY, data) == expected
 
 
-@pytest.mark.parametrize("key_bytes", [8, 40])
-@pytest.mark.parametrize("data_width", [8, 32])
-def test_matches_golden_model_cycle_by_cycle(data_width, key_bytes, seed, replay):
+@pytest.mark.parametrize("key", ["shortest", "rss"])
+@pytest.mark.parametrize("data_width", [8, 32, 64])
+def test_matches_golden_model_cycle_by_cycle(data_width, key, seed, replay):
     """Random start / valid / data and key changes, ``start`` with and without data (which it
-    wins over), inputs longer than the key (zeros shift in): ``hash`` equal every cycle."""
+    wins over), inputs longer than the key (zeros shift in): ``hash`` equal every cycle. Keys:
+    the shortest allowed (4 bytes plus a unit) and RSS's 40 bytes."""
     rng = random.Random(seed)
+    key_bytes = 4 + data_width // 8 if key == "shortest" else 40
     dut = Toeplitz(key_bytes, data_width)
     golden = model.Toeplitz(key_bytes, data_width)
 
