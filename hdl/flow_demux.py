@@ -10,7 +10,7 @@ from amaranth.lib.wiring import In, Out
 
 from ._parameters import STORAGES, check_choice, check_depth
 from .bounded_slique import COUNTER_WIDTH, BoundedSlique
-from .flow_table import FlowTable, check_count, queue_shape
+from .flow_table import LOOKUP_LATENCY, FlowTable, check_count, queue_shape
 from .header_parser import FlowKey, HeaderParser, Verdict
 from .packet import beat_bytes, packet_layout
 from .toeplitz import RSS_KEY_BYTES, check_key_bytes
@@ -154,7 +154,9 @@ class FlowDemux(wiring.Component):
        when the frame is TCP / UDP and that hash is enabled, else the address hash when enabled
        for its IP version, else no RSS), the RETA read at the low 7 bits of the hash, and the
        flow-table lookup of the 5-tuple.
-    3. **Steer** (a cycle later). The queue is the flow table's for a known flow, else RETA's
+    3. **Steer** (two cycles later: the flow-table lookup takes
+       :data:`~slique.hdl.flow_table.LOOKUP_LATENCY` cycles, and the RETA's result waits for it
+       in a register). The queue is the flow table's for a known flow, else RETA's
        for an RSS packet, else ``default_queue`` (frames that are not IP, RSS disabled, no
        enabled hash type); a queue number of ``queues`` or more means queue 0. In ``strict``
        mode an IP packet whose flow is not in the table is dropped (UNKNOWN_FLOW).
@@ -314,6 +316,9 @@ class FlowDemux(wiring.Component):
         finished = Signal()
         arrival = self._input(m, parser, buffer, pending)
         classified = self._classify(m, parser, arrival, flow_table, reta)
+        # The classify stage waits for the flow table's lookup, a cycle per stage after its first.
+        for stage in range(1, LOOKUP_LATENCY):
+            classified = self._stage(m, f"looked_up{stage}", **classified)
         steered = self._steer(m, classified, flow_table)
         self._commit(m, steered, descriptors, queues, rst)
         self._copy(m, buffer, descriptors, queues, finished)
@@ -416,7 +421,7 @@ class FlowDemux(wiring.Component):
                             ip=kind.ipv4 | kind.ipv6, rss=ports_hash | address_hash,
                             by_ports=ports_hash, key=result.key,
                             last_index=arrival["last_index"], tag=arrival["tag"])
-        stage["reta"] = Mux(stage["by_ports"], by_ports.data, by_addresses.data)
+        stage["reta"] = Mux(stage.pop("by_ports"), by_ports.data, by_addresses.data)
         return stage
 
     def _stage(self, m, name, **values):

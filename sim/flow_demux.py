@@ -19,7 +19,7 @@ from slique.hdl.bounded_slique import COUNTER_WIDTH
 from slique.hdl.flow_demux import (DESCRIPTOR_DEPTH, MRQC, NO_QUEUE, RST_REASONS,
                                    TRACE_REASONS, DropReason, demux_parameters,
                                    descriptor_layout, reta_init)
-from slique.hdl.flow_table import queue_shape
+from slique.hdl.flow_table import LOOKUP_LATENCY, queue_shape
 from slique.hdl.header_parser import FlowKey as FlowKeyLayout
 from slique.hdl.packet import beat_bytes, packet_layout
 from slique.hdl.toeplitz import RSS_KEY_BYTES
@@ -157,6 +157,8 @@ class FlowDemux:
         # Pipeline.
         self.classified = _Stage()
         self.reta_data = self.reta[0]
+        # The classify stage with its RETA result, waiting for the flow table's lookup.
+        self.looked_up = [_Stage()] * (LOOKUP_LATENCY - 1)
         self.steered = _Stage()
         self.report = _Stage()
         self.credits = [queue_depth] * queues
@@ -180,6 +182,7 @@ class FlowDemux:
         finished, writes = self._copy(outputs)
         accepted = self._accept(outputs)
         classified = self._classify()
+        looked_up = self._look_up()
         lookup = self.flow_table.step(
             key=self.parsed.key if self.parsed else FlowKey(),
             w_en=self._input("flow_write"), w_index=self._input("flow_index"),
@@ -197,6 +200,7 @@ class FlowDemux:
             self.reta[self._input("reta_index") % len(self.reta)] = \
                 self._input("reta_value") & self._queue_mask
         self.classified, self.steered, self.report = classified, steered, report
+        self.looked_up = self.looked_up[1:] + [looked_up]
         for queue in range(self.queues):
             self.credits[queue] += taken[queue] - reservations[queue]
         self.pending += bool(accepted and accepted.last) - finished
@@ -302,21 +306,26 @@ class FlowDemux:
         return _Stage(reason=reason, ip=kind.ip, rss=hash_type is not None,
                       key=result.key, last_index=self.arrival.last_index, tag=self.arrival.tag)
 
-    # 3. Steer.
-
-    def _steer(self, lookup):
-        stage = self.classified
+    def _look_up(self):
+        """The classify stage with its RETA read, into the stages that wait for the flow
+        table."""
         # The RETA read registers, loaded from the addresses of the classify stage.
         reta_data = self.reta_data
         if self._reta_address is not None:
             by_ports, by_addresses, use_ports = self._reta_address
             self.reta_data = self.reta[by_ports if use_ports else by_addresses]
+        return _Stage(self.classified, reta=reta_data) if self.classified else _Stage()
+
+    # 3. Steer.
+
+    def _steer(self, lookup):
+        stage = self.looked_up[0]
         if not stage:
             return _Stage()
         if lookup.hit:
             queue = lookup.queue
         elif stage.rss:
-            queue = reta_data
+            queue = stage.reta
         else:
             queue = self._input("default_queue") & self._queue_mask
         if queue >= self.queues:

@@ -2,7 +2,7 @@
 
 from amaranth.hdl import Shape
 
-from slique.hdl.flow_table import check_count, queue_shape
+from slique.hdl.flow_table import LOOKUP_LATENCY, check_count, queue_shape
 
 
 __all__ = ["FlowTable", "FlowLookup"]
@@ -24,7 +24,9 @@ class FlowTable:
     """Cycle-accurate model of the exact-match flow table, with the gateware's parameters.
 
     :meth:`lookup` answers at once (a transaction); :meth:`step` is one cycle: it returns the
-    registered result of the previous cycle's lookup, then looks ``key`` up and applies a write.
+    registered result of the lookup :data:`~slique.hdl.flow_table.LOOKUP_LATENCY` cycles before,
+    then looks ``key`` up (in the table as it is now, as the gateware's first stage) and applies
+    a write.
 
     Parameters
     ----------
@@ -38,7 +40,7 @@ class FlowTable:
         self.table = [None] * entries      # (match fields, queue) per valid entry
         self._queue_mask = (1 << Shape.cast(queue_shape(queues)).width) - 1
         self._index_mask = (1 << Shape.cast(range(entries)).width) - 1
-        self._result = FlowLookup()
+        self._results = [FlowLookup()] * LOOKUP_LATENCY   # the oldest first
 
     def write(self, index, key, queue, valid=1):
         """Store ``key`` (a :class:`slique.sim.header_parser.FlowKey`) and ``queue`` at
@@ -59,8 +61,8 @@ class FlowTable:
 
     def step(self, *, key, w_en=0, w_index=0, w_key=None, w_queue=0, w_valid=0):
         """The registered result during this cycle; then the clock edge (lookup, write)."""
-        output = self._result
-        self._result = self.lookup(key)
+        output = self._results[0]
+        self._results = self._results[1:] + [self.lookup(key)]
         if w_en:
             self.write(w_index, w_key, w_queue, w_valid)
         return output
