@@ -35,7 +35,7 @@ from .packet import pack_beat, pack_struct, split_packets, unpack_beat, unpack_s
 __all__ = ["FlowDemux", "DropReason", "VerilogTop", "REASONS", "port_names", "MRQC_ALL",
            "DemuxTraffic", "DemuxResult", "run_demux_lockstep", "demux_lockstep_in_amaranth",
            "check_end_to_end", "rss_hash_type", "drop_reason", "bench_parameters",
-           "golden_demux", "gateware_demux"]
+           "golden_demux", "gateware_demux", "slique_head", "compare_stream_outputs"]
 
 
 _COUNTER_MAX = (1 << COUNTER_WIDTH) - 1
@@ -59,7 +59,7 @@ def _count(counter, event):
     return min(counter + bool(event), _COUNTER_MAX)
 
 
-def _head(slique):
+def slique_head(slique):
     """``(valid, payload)`` of a slique model's output register before this cycle's step."""
     cells = slique._cells
     return cells.o_valid, cells.o_payload
@@ -225,8 +225,8 @@ class FlowDemux:
     # The copier.
 
     def _copy(self, outputs):
-        head_valid, head = _head(self.descriptors)
-        beat_valid, beat = _head(self.buffer)
+        head_valid, head = slique_head(self.descriptors)
+        beat_valid, beat = slique_head(self.buffer)
         descriptor = _unpack_descriptor(head, self.queues, self.buffer_depth) if head_valid \
             else None
         ends = descriptor is not None and self.copied == descriptor["last_index"]
@@ -668,7 +668,7 @@ def _valid_of(name):
     return None
 
 
-def _compare(cycle, expected, ports, hint):
+def compare_stream_outputs(cycle, expected, ports, hint):
     """Compare every output, payloads only while their stream is valid."""
     shown = {name: None if _valid_of(name) is not None and not expected[_valid_of(name)] else value
              for name, value in expected.items()}
@@ -698,7 +698,7 @@ async def run_demux_lockstep(ports, model, traffic, *, cycles, hint):
         await ports.settle()
         held = model.held
         expected = model.step(**inputs)
-        observed = _compare(cycle, expected, ports, hint)
+        observed = compare_stream_outputs(cycle, expected, ports, hint)
         delivered, dropped = _totals(observed, queues)
         if observed["offered"] != delivered + dropped + held:
             raise Mismatch(f"cycle {cycle}: conservation broken: offered {observed['offered']} "

@@ -24,7 +24,8 @@ from slique.hdl.flow_pipeline import (ADMISSION_CONFIG, ADMISSION_OUTPUTS, DEMUX
 from slique.hdl.trace_event import TraceReason
 
 from .burst_admission import ConfigSchedule
-from .flow_demux import REASONS, DemuxPorts, DemuxTraffic, FlowDemux, _compare, _head
+from .flow_demux import (REASONS, DemuxPorts, DemuxTraffic, FlowDemux, compare_stream_outputs,
+                         slique_head)
 from .header_parser import FlowKey
 from .lockstep import Mismatch, ModelPorts
 from .packet import beats_frame, split_packets, unpack_beat
@@ -95,7 +96,7 @@ class FlowPipeline:
         config = {name: self.inputs[name] for name in ADMISSION_CONFIG if name in self.inputs}
         admitted = []
         for queue, admission in enumerate(self.admissions):
-            valid, payload = _head(self.demux.sliques[queue])
+            valid, payload = slique_head(self.demux.sliques[queue])
             admitted.append(admission.step(
                 i_stream__valid=int(valid), i_stream__payload=payload if valid else 0,
                 o_stream__ready=self.inputs.get(f"o_streams__{queue}__ready", 0), **config))
@@ -338,7 +339,7 @@ async def run_pipeline_lockstep(ports, model, traffic, *, cycles=None, hint, rec
         if alone:
             observed = dict(ports._outputs)
         else:
-            observed = _compare(cycle, model.step(**inputs), ports, hint)
+            observed = compare_stream_outputs(cycle, model.step(**inputs), ports, hint)
         _check_conservation(cycle, observed, held, queues, hint)
         if record:
             _record(result.series, observed, queues)
