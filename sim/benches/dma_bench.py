@@ -24,6 +24,7 @@ import json
 import os
 import random
 from collections import Counter, deque
+from pathlib import Path
 
 import cocotb
 from cocotb.clock import Clock
@@ -41,15 +42,18 @@ from .slique_bench import _write_report
 from .wishbone import WishboneDriver
 
 
-__all__ = ["bench_parameters", "gateware", "HostBus", "CocotbBackend", "WriteBackLog"]
+__all__ = ["bench_parameters", "gateware", "HostBus", "CocotbBackend", "WriteBackLog",
+           "write_frames", "frames_of", "golden_run", "report_dict"]
 
 
 def bench_parameters(*, scenario="tx", data_width=64, queues=1, queue=0, seed=1, frames=40,
                      low=60, high=2000, memory="zero-wait", most_fragments=4,
                      misalign_tx=True, tx_ring_size=64, rx_ring_size=64, rx_buffer_size=2048,
-                     tx_backpressure=0.0, rx_pace=None, replay=""):
+                     tx_backpressure=0.0, rx_pace=None, frames_file=None, replay=""):
     """The JSON-able parameters of a run. ``scenario``: ``"tx"``, ``"rx"``, ``"chain"`` (on
-    queue ``queue`` of ``queues``), ``"bad-inputs"`` (queue 0) or ``"throughput"``."""
+    queue ``queue`` of ``queues``), ``"echo"`` (every queue: the frames of ``frames_file``, a
+    JSON list per queue of frames in hex, see :func:`write_frames`), ``"bad-inputs"`` (queue 0)
+    or ``"throughput"``."""
     if rx_pace is None:
         rx_pace = 0.5 if memory == "zero-wait" else 3.0
     return dict(scenario=scenario, data_width=data_width, queues=queues, queue=queue, seed=seed,
@@ -57,7 +61,14 @@ def bench_parameters(*, scenario="tx", data_width=64, queues=1, queue=0, seed=1,
                 most_fragments=most_fragments, misalign_tx=misalign_tx,
                 tx_ring_size=tx_ring_size, rx_ring_size=rx_ring_size,
                 rx_buffer_size=rx_buffer_size, tx_backpressure=tx_backpressure,
-                rx_pace=rx_pace, replay=replay)
+                rx_pace=rx_pace, frames_file=None if frames_file is None else str(frames_file),
+                replay=replay)
+
+
+def write_frames(path, frames_by_queue):
+    """Write the frames of an ``"echo"`` run (a list per queue of bytes) to ``path``."""
+    Path(path).write_text(json.dumps([[frame.hex() for frame in frames]
+                                      for frames in frames_by_queue]))
 
 
 def gateware(parameters):
@@ -291,7 +302,10 @@ def _driver(backend, memory, parameters, seed):
                      poll_limit=200_000, poll_cycles=16)
 
 
-def _frames(parameters):
+def frames_of(parameters):
+    if parameters["scenario"] == "echo":
+        document = json.loads(Path(parameters["frames_file"]).read_text())
+        return [[bytes.fromhex(frame) for frame in frames] for frames in document]
     rng = random.Random(parameters["seed"])
     return [scenarios.random_frame(rng, parameters["low"], parameters["high"])
             for _ in range(parameters["frames"])]
@@ -306,6 +320,8 @@ async def _scenario(name, driver, backend, frames, seed, queue=0):
     if name == "chain":
         return [await scenarios.chain_traffic(driver, backend, frames, rx_queue=queue,
                                               tx_queue=queue)]
+    if name == "echo":
+        return await scenarios.echo_traffic(driver, backend, frames, rng=rng)
     raise ValueError(f"unknown scenario {name!r}")
 
 
@@ -335,8 +351,8 @@ def golden_run(parameters, frames):
     return reports, log, driver
 
 
-def _report_dict(report):
-    return {"direction": report.direction, "offered": report.offered,
+def report_dict(report):
+    return {"direction": report.direction, "queue": report.queue, "offered": report.offered,
             "delivered": report.delivered, "dropped": dict(report.dropped),
             "mismatches": [str(item) for item in report.mismatches[:10]],
             "counters": {str(key): value for key, value in report.counters.items()},
@@ -348,7 +364,7 @@ async def traffic(dut):
     """The igc-style driver runs a traffic scenario on the gateware; the golden model runs it
     too; frames, write-backs and counters must agree."""
     parameters = json.loads(os.environ["SLIQUE_BENCH"])
-    if parameters["scenario"] not in ("tx", "rx", "chain"):
+    if parameters["scenario"] not in ("tx", "rx", "chain", "echo"):
         return
     hint = replay_hint(parameters["seed"], parameters.get("replay") or repr(parameters))
     try:
@@ -377,7 +393,7 @@ async def _start(dut, parameters):
 
 
 async def _traffic(dut, parameters, hint):
-    frames = _frames(parameters)
+    frames = frames_of(parameters)
     host, backend, driver, log, memory = await _start(dut, parameters)
     reports = await _scenario(parameters["scenario"], driver, backend, frames,
                               parameters["seed"], parameters["queue"])
@@ -410,7 +426,7 @@ async def _traffic(dut, parameters, hint):
         problems.append(f"the engine wrote outside the rings and buffers: {outside[:4]}")
     if problems:
         raise AssertionError("; ".join(problems))
-    return {"reports": [_report_dict(report) for report in reports],
+    return {"reports": [report_dict(report) for report in reports],
             "write_backs": len(log.entries), "cycles": host.cycle,
             "beats": dict(host.beats), "parameters": parameters}
 

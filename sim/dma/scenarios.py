@@ -17,9 +17,16 @@ the frames in batches the ring can hold, collect them with the driver, compare b
 DMA chaining: frames received are handed to TX without the CPU touching their payload (checked
 when the driver's memory is a :class:`~slique.sim.dma.host_memory.CpuTrace`), and must leave
 the TX stream unchanged.
-``TrafficReport``: ``direction``, ``offered``, ``delivered``, ``dropped`` (``Counter`` by
-reason: the counter names), ``mismatches`` (list of ``(index, what)``), ``counters`` (the
-counter deltas), ``wraps`` (times the ring wrapped), ``cpu_payload_accesses``; ``conserved``
+``async echo_traffic(driver, backend, frames_by_queue, *, rng=None) -> list[TrafficReport]``:
+queue by queue, receive that queue's frames on its RX ring (``rx_traffic``), then send the
+frames the driver received back out through the same queue's TX ring (``tx_traffic``, copied
+into fresh DMA buffers, scatter-gather); two reports per queue, RX then TX (what
+``slique simulate --through-dma`` runs).
+``TrafficReport``: ``direction``, ``queue``, ``offered``, ``delivered``, ``dropped``
+(``Counter`` by reason: the counter names), ``mismatches`` (list of ``(index, what)``),
+``counters`` (the counter deltas), ``wraps`` (times the ring wrapped),
+``cpu_payload_accesses``, ``frames`` (RX: the frames received, as the CPU read them from
+their buffers); ``conserved``
 (``offered == delivered + sum(dropped)``) and ``ok`` (conserved, no mismatch, no CPU payload
 access).
 """
@@ -35,7 +42,7 @@ from .host_memory import CpuTrace
 
 
 __all__ = ["TrafficReport", "random_frame", "split_frame", "rss_hash_of", "tx_traffic",
-           "rx_traffic", "chain_traffic"]
+           "rx_traffic", "chain_traffic", "echo_traffic", "TX_DROPS", "RX_DROPS"]
 
 #: Drop reasons by direction: the counters that count dropped frames.
 TX_DROPS = ("HTDPMC",)
@@ -53,6 +60,8 @@ class TrafficReport:
     counters: Counter = field(default_factory=Counter)
     wraps: int = 0
     cpu_payload_accesses: int = 0
+    queue: int = 0
+    frames: list = field(default_factory=list, repr=False)
 
     @property
     def conserved(self):
@@ -137,7 +146,7 @@ async def tx_traffic(driver, backend, frames, *, queue=0, rng=None, most_fragmen
     """Send ``frames`` through TX ``queue`` (see the module documentation)."""
     rng = rng or random.Random(0)
     before = Counter(await driver.read_counters())
-    report = TrafficReport("tx", offered=len(frames))
+    report = TrafficReport("tx", offered=len(frames), queue=queue)
     ring = driver.tx[queue]
     used = 0
     sent = []
@@ -194,8 +203,8 @@ async def _receive_batches(driver, backend, frames, queue, rss, report, before, 
 async def rx_traffic(driver, backend, frames, *, queue=0, rss=False):
     """Receive ``frames`` on RX ``queue`` (see the module documentation)."""
     before = Counter(await driver.read_counters())
-    report = TrafficReport("rx", offered=len(frames))
-    received, descriptors = [], [0]
+    report = TrafficReport("rx", offered=len(frames), queue=queue)
+    received, descriptors = report.frames, [0]
 
     async def keep(got):
         for frame in got:
@@ -244,3 +253,15 @@ async def chain_traffic(driver, backend, frames, *, rx_queue=0, tx_queue=0):
         report.cpu_payload_accesses = len(trace.touched(payload, since=mark))
     report.wraps = descriptors[0] // driver.rx[rx_queue].count
     return report
+
+
+async def echo_traffic(driver, backend, frames_by_queue, *, rng=None):
+    """Each queue's frames in through its RX ring, then back out through its TX ring (see the
+    module documentation)."""
+    rng = rng or random.Random(0)
+    reports = []
+    for queue, frames in enumerate(frames_by_queue):
+        received = await rx_traffic(driver, backend, frames, queue=queue)
+        sent = await tx_traffic(driver, backend, received.frames, queue=queue, rng=rng)
+        reports += [received, sent]
+    return reports
