@@ -19,8 +19,12 @@ def _increment(pointer, modulo):
 #: distributed RAM, whose read in the cycle of a write to the same word returns the old word.
 COMPACT_MAX_BITS = 128
 
-#: Widest entry counter whose flags (empty, full) are decoded rather than kept as registers.
-NARROW_COUNTER_BITS = 2
+#: Most memory words of a ring that counts the entries in its memory (two bits) rather than
+#: ``level``, see :meth:`RingStorage._count_stored`.
+SMALL_RING_WORDS = 3
+
+#: Widest ``level`` counter whose flags (waiting, full) are decoded rather than kept as registers.
+NARROW_COUNTER_BITS = 3
 
 
 class RingStorage(Storage):
@@ -31,8 +35,10 @@ class RingStorage(Storage):
     synthesis merges the two into a block RAM's synchronous read port). A fetch happens whenever
     an entry waits in the memory and the output is empty or being consumed, so one entry moves
     in and one out every cycle. An entry written into an empty ring reaches ``o_stream`` two
-    cycles later. How many entries wait in the memory is a counter with a registered non-zero
-    flag, so the fetch decision is one gate deep and does not compare the pointers.
+    cycles later. ``level`` is a counter register (entries in the memory and on ``o_stream``);
+    whether an entry waits in the memory and whether the ring is full are decoded from it when
+    it is narrow, and kept as registers otherwise, so the fetch decision and the caller's
+    ``ready`` are one gate deep and nothing compares the pointers.
 
     The ring has one of two sizes (see :attr:`words`):
 
@@ -89,25 +95,20 @@ class RingStorage(Storage):
 
         head = Signal(range(self.words))
         tail = Signal(range(self.words))
-        # Entries waiting in the memory, and whether there is any.
-        stored = Signal(range(self.words + 1))
+        # Whether any entry waits in the memory (``level - o_stream.valid != 0``).
         waiting = Signal()
 
+        valid = self.o_stream.valid
+        read = Signal()
         fetch = Signal()
         m.d.comb += [
-            fetch.eq(waiting & (~self.o_stream.valid | self.o_stream.ready)),
-            self.level.eq(stored + self.o_stream.valid),
+            read.eq(valid & self.o_stream.ready),
+            fetch.eq(waiting & (~valid | self.o_stream.ready)),
         ]
-        count_up_down(m, stored, up=self.w_en, down=fetch)
-        if len(stored) <= NARROW_COUNTER_BITS:
-            # A narrow counter: decoding it is one gate, cheaper than tracking the flags.
-            m.d.comb += [
-                waiting.eq(stored != 0),
-                self.full.eq(Mux(self.o_stream.valid, stored == self._depth - 1,
-                                 stored == self._depth)),
-            ]
+        if self.words <= SMALL_RING_WORDS:
+            self._count_stored(m, waiting, fetch=fetch)
         else:
-            self._track_flags(m, stored, waiting, arrive=self.w_en, leave=fetch)
+            self._count_level(m, waiting, fetch=fetch, read=read)
 
         m.d.comb += [
             write_port.addr.eq(tail),
@@ -129,19 +130,50 @@ class RingStorage(Storage):
             m.d.sync += self.o_stream.valid.eq(0)
         return m
 
-    def _track_flags(self, m, stored, waiting, *, arrive, leave):
-        """``waiting`` (``stored != 0``) and ``full`` (``level == depth``) as registers, set from
-        comparisons of ``stored`` with constants (no pointer comparison, no adder): the fetch
-        and the caller's ``ready`` are then one gate deep."""
+    def _count_stored(self, m, waiting, *, fetch):
+        """A small ring counts the entries waiting in its memory (two bits at most), like
+        ``SyncFIFOBuffered``; ``level`` adds ``o_stream.valid`` to it and the flags are decoded
+        (this measured smaller and faster than counting ``level`` at these sizes)."""
         valid = self.o_stream.valid
-        read = valid & self.o_stream.ready
-        # level == depth - 1, and whether the entry now on o_stream stays there.
-        one_short = Mux(valid, stored == self._depth - 2, stored == self._depth - 1)
+        stored = Signal(range(self.words + 1))
+        count_up_down(m, stored, up=self.w_en, down=fetch)
+        m.d.comb += [
+            waiting.eq(stored != 0),
+            self.full.eq(Mux(valid, stored == self._depth - 1, stored == self._depth)),
+            self.level.eq(stored + valid),
+        ]
+
+    def _count_level(self, m, waiting, *, fetch, read):
+        """A larger ring counts ``level`` itself; the flags are its top bit when the depth is a
+        power of two, decoded when the counter is narrow, registers otherwise."""
+        count_up_down(m, self.level, up=self.w_en, down=read)
+        narrow = len(self.level) <= NARROW_COUNTER_BITS
+        if narrow:
+            m.d.comb += waiting.eq(Mux(self.o_stream.valid, self.level >= 2, self.level != 0))
+        else:
+            self._track_waiting(m, waiting, arrive=self.w_en, leave=fetch)
+        if self._depth & (self._depth - 1) == 0:
+            # level <= depth = 2**k: its top bit is set exactly when it is full.
+            m.d.comb += self.full.eq(self.level[-1])
+        elif narrow:
+            m.d.comb += self.full.eq(self.level == self._depth)
+        else:
+            self._track_full(m, arrive=self.w_en, read=read)
+
+    def _track_waiting(self, m, waiting, *, arrive, leave):
+        """``waiting`` as a register, set from comparisons of ``level`` with constants (no
+        pointer comparison, no adder): the fetch is then one gate deep."""
+        # The entry about to be fetched is the only one waiting in the memory.
+        last_waiting = Mux(self.o_stream.valid, self.level == 2, self.level == 1)
         with m.If(arrive & ~leave):
             m.d.sync += waiting.eq(1)
         with m.Elif(leave & ~arrive):
-            m.d.sync += waiting.eq(stored != 1)
+            m.d.sync += waiting.eq(~last_waiting)
+
+    def _track_full(self, m, *, arrive, read):
+        """``full`` (``level == depth``) as a register, so that the caller's ``ready`` is one
+        gate deep."""
         with m.If(arrive & ~read):
-            m.d.sync += self.full.eq(one_short)
+            m.d.sync += self.full.eq(self.level == self._depth - 1)
         with m.Elif(read & ~arrive):
             m.d.sync += self.full.eq(0)

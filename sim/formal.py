@@ -545,15 +545,18 @@ class SliqueContract(Elaboratable):
         tail = _internal(signals, "tail", "RingStorage")
         words = _origin(storage_fragment).words
 
-        stored = _internal(signals, "stored", "RingStorage")
         waiting = _internal(signals, "waiting", "RingStorage")
+        stored = Signal(range(words + 1))
         m.d.comb += [
+            stored.eq(dut.level - o_stream.valid),
             Assert((head < words) & (tail < words), "lemma: ring pointers in range"),
-            Assert(stored + o_stream.valid == dut.level,
-                   "lemma: stored + o_stream.valid == level"),
-            Assert((stored <= words) & ((tail - head + words) % words == stored % words),
-                   "lemma: stored is (tail - head) mod words, at most words"),
-            Assert(waiting == (stored != 0), "lemma: waiting is stored != 0"),
+            Assert(dut.level >= o_stream.valid, "lemma: the entry on o_stream is counted in level"),
+            Assert((dut.level - o_stream.valid <= words)
+                   & ((tail - head + words) % words == stored % words),
+                   "lemma: level - o_stream.valid is (tail - head) mod words, at most words"),
+            Assert(waiting == (stored != 0), "lemma: waiting is level - o_stream.valid != 0"),
+            Assert(_origin(storage_fragment).full == (dut.level == self.depth),
+                   "lemma: full is level == depth"),
         ]
 
         offset = Signal(range(2 * words))

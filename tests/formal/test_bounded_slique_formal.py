@@ -18,7 +18,7 @@ from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
 from slique.hdl import BoundedSlique, RingStorage
-from slique.hdl.ring_storage import NARROW_COUNTER_BITS
+from slique.hdl.ring_storage import NARROW_COUNTER_BITS, SMALL_RING_WORDS
 from slique.sim import formal
 from slique.sim.formal import SliqueContract, prove
 
@@ -50,20 +50,26 @@ def test_contract_by_induction(storage, depth, tmp_path):
           depth=INDUCTION_DEPTH, workdir=tmp_path).check()
 
 
-@pytest.mark.parametrize("width, depth, compact, counted", [
-    (48, 5, False, True),       # a spare word, waiting / full kept as registers
-    (130, 2, False, False),     # a spare word, waiting / full decoded from a narrow counter
-    (32, 3, True, False),       # compact (depth - 1 words), decoded
+@pytest.mark.parametrize("width, depth, compact, counter, full", [
+    (32, 3, True, "stored", "decoded"),         # compact (depth - 1 words), a small ring
+    (130, 2, False, "stored", "decoded"),       # a spare word, a small ring
+    (48, 5, False, "level", "decoded"),         # a spare word, flags decoded from level
+    (48, 4, False, "level", "top bit"),         # a power-of-two depth: full is level's top bit
+    (20, 9, False, "level", "register"),        # waiting / full kept as registers
 ])
-def test_ring_variants_by_induction(width, depth, compact, counted, tmp_path):
+def test_ring_variants_by_induction(width, depth, compact, counter, full, tmp_path):
     """k-induction for each ring variant (the width decides whether the ring has a spare word,
-    the depth whether its flags are registers)."""
+    the number of words what it counts, the depth how its flags are made)."""
     dut = BoundedSlique(width, depth, on_full="backpressure", storage="ring")
     ring = RingStorage(width, depth)
     ring._MustUse__silence = True       # only asked for its sizes
     assert ring.compact == compact
     assert (ring.words == depth - 1) == compact
-    assert (bits_for(ring.words) > NARROW_COUNTER_BITS) == counted
+    assert (ring.words <= SMALL_RING_WORDS) == (counter == "stored")
+    if counter == "level":
+        power_of_two = depth & (depth - 1) == 0
+        narrow = bits_for(depth) <= NARROW_COUNTER_BITS
+        assert full == ("top bit" if power_of_two else "decoded" if narrow else "register")
     prove(SliqueContract(dut), name=f"ring_{width}_{depth}", mode="prove",
           depth=INDUCTION_DEPTH, workdir=tmp_path).check()
 
