@@ -37,6 +37,14 @@ __all__ = ["SimulatorMissing", "BenchFailed", "BenchResult", "run_bench", "cache
 
 SIMULATORS = ("verilator", "icarus")
 
+#: Extra build flags by simulator. Icarus gets Verilog-2005 semantics (after cocotb's
+#: ``-g2012``; the later flag wins): under IEEE 1800 rules Icarus runs variable initializers
+#: before time 0 without an event, so the ``always @*`` blocks Yosys writes (which rely on the
+#: event of their ``reg \$auto$...dump_module$1 = 0``) do not run until one of their inputs
+#: changes, and a register whose next-state inputs never change stays X through reset (the DMA
+#: engine's RQDPC read X).
+BUILD_ARGS = {"verilator": ["-Wno-fatal"], "icarus": ["-g2005"]}
+
 #: The environment variable through which a bench receives its parameters (JSON).
 PARAMETERS_ENV = "SLIQUE_BENCH"
 
@@ -218,7 +226,9 @@ def _build(verilog_text, *, toplevel, sim, waves):
     version = _simulator_version(sim)
     key = hashlib.sha256("\0".join([_stable_verilog(verilog_text), toplevel, sim, version,
                                     str(waves), os.environ.get("CXXFLAGS", ""),
-                                    os.environ.get("MAKEFLAGS", "")]).encode()).hexdigest()[:20]
+                                    os.environ.get("MAKEFLAGS", ""),
+                                    *([] if sim == "verilator" else BUILD_ARGS[sim])]
+                                   ).encode()).hexdigest()[:20]
     root = cache_dir() / "build"
     root.mkdir(parents=True, exist_ok=True)
     final = root / f"{toplevel}-{sim}-{key}"
@@ -236,7 +246,7 @@ def _build(verilog_text, *, toplevel, sim, waves):
             runner = _runner(sim, runtime_dir)
             runner.build(sources=[source], hdl_toplevel=toplevel, build_dir=staging,
                          waves=waves, timescale=("1ns", "1ps"), always=True,
-                         build_args=["-Wno-fatal"] if sim == "verilator" else [],
+                         build_args=BUILD_ARGS[sim],
                          log_file=staging / "build.log")
             if sim == "verilator":
                 _save_runtime(runtime_dir, staging)

@@ -479,6 +479,7 @@ class TxQueue(wiring.Component):
                 # every check at once; every failing one sets its bit
                 errors = Signal(7)
                 m.d.comb += [
+                    errors.eq(0),   # every bit driven here (Icarus: no constant-only process)
                     errors[TxQueueError.RING_LENGTH].eq((ring_bytes == 0) |
                                                         (ring_bytes[:7] != 0)),
                     errors[TxQueueError.TAIL].eq((cfg.tail >= start_count) |
