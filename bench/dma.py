@@ -24,7 +24,6 @@ Targets (the issue's): bus efficiency >= 0.90 for 1514-byte frames; 2.5 Gbit/s f
 frames at 125 MHz with a 64-bit bus and zero-wait memory (checked TX and RX).
 """
 
-import argparse
 import json
 import sys
 from pathlib import Path
@@ -191,11 +190,10 @@ def run(args):
 
 def main(argv=None):
     """Entry point of ``python -m slique.bench.dma``."""
-    parser = argparse.ArgumentParser(prog="python -m slique.bench.dma",
-                                     description="Cycles per frame, bus efficiency, resources "
-                                                 "and Fmax of the DMA engine.")
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    from .synth import benchmark_main
+
+    return benchmark_main(sys.modules[__name__], "Cycles per frame, bus efficiency, resources "
+                          "and Fmax of the DMA engine.", argv)
 
 
 if __name__ == "__main__":

@@ -44,7 +44,8 @@ from pathlib import Path
 from .burst_admission import AdmissionPoint
 from .flow_demux import DemuxPoint
 from .sliques import Check, DesignPoint, measure_beats_per_cycle_full
-from .synth import DEVICES, run_measurement, run_syntheses
+from .synth import (DEVICES, add_synthesis_arguments, benchmark_main, run_measurement,
+                    run_syntheses)
 
 
 __all__ = ["FlowPoint", "TARGET_MHZ", "TARGET_DEVICE", "TARGETED", "flow_points", "measure",
@@ -464,21 +465,8 @@ def add_arguments(parser):
                         help=f"devices, comma-separated (default: {','.join(TARGETS)})")
     parser.add_argument("--blocks", type=_names(BLOCKS, "block"), default=list(BLOCKS),
                         help=f"blocks, comma-separated (default: all: {','.join(BLOCKS)})")
-    parser.add_argument("--seeds", type=int, default=3,
-                        help="placements per design; Fmax is their median (default: "
-                             "%(default)s)")
-    parser.add_argument("--jobs", type=int, default=1,
-                        help="synthesis processes in parallel (default: %(default)s)")
-    parser.add_argument("--workdir", type=Path, default=None,
-                        help="keep the tools' files here (default: a temporary directory)")
-    parser.add_argument("--no-cache", action="store_true",
-                        help="synthesize again even if a cached result exists")
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument("--json", action="store_true",
-                        help="print one JSON document {\"designs\": [...], \"checks\": [...]} "
-                             "instead of the table")
-    output.add_argument("--markdown", action="store_true",
-                        help="print the table and the checks as Markdown (for the README)")
+    add_synthesis_arguments(parser, jobs=1, json_help="print one JSON document {\"designs\": "
+                            "[...], \"checks\": [...]} instead of the table")
     parser.add_argument("--check", action="store_true",
                         help=f"exit with status 1 unless admission and demux (8 and 32 bits) "
                              f"make one decision per cycle at >= {TARGET_MHZ:.0f} MHz on ECP5")
@@ -514,12 +502,8 @@ def run(args):
 
 def main(argv=None):
     """Entry point of ``python -m slique.bench.flow``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m slique.bench.flow",
-        description="Resources, Fmax and decisions per cycle of the flow blocks beside their "
-                    "anchors on iCE40 UP5K and ECP5-25F.")
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return benchmark_main(sys.modules[__name__], "Resources, Fmax and decisions per cycle of the "
+                          "flow blocks beside their anchors on iCE40 UP5K and ECP5-25F.", argv)
 
 
 if __name__ == "__main__":

@@ -33,7 +33,8 @@ from amaranth.lib import fifo
 from amaranth.sim import Simulator
 
 from .harness import StreamHarness, StreamPorts
-from .synth import DEVICES, run_measurement, run_syntheses
+from .synth import (DEVICES, add_synthesis_arguments, benchmark_main, run_measurement,
+                    run_syntheses)
 
 
 __all__ = [
@@ -544,20 +545,8 @@ def add_arguments(parser):
                         help=f"designs to run, comma-separated, from {', '.join(DESIGNS)}; "
                              f"BoundedSlique/<storage> or a storage alone selects one storage "
                              f"(default: all)")
-    parser.add_argument("--jobs", type=int, default=2,
-                        help="synthesis processes in parallel (default: %(default)s)")
-    parser.add_argument("--seeds", type=int, default=3,
-                        help="placements per design; Fmax is their median (default: "
-                             "%(default)s)")
-    parser.add_argument("--workdir", type=Path, default=None,
-                        help="keep the tools' files here (default: a temporary directory)")
-    parser.add_argument("--no-cache", action="store_true",
-                        help="synthesize again even if a cached result exists")
-    output = parser.add_mutually_exclusive_group()
-    output.add_argument("--json", action="store_true",
-                        help="print one JSON document {\"designs\": [...]} instead of the table")
-    output.add_argument("--markdown", action="store_true",
-                        help="print the table and the checks as Markdown (for the README)")
+    add_synthesis_arguments(parser, json_help="print one JSON document {\"designs\": [...]} "
+                                              "instead of the table")
     parser.add_argument("--check", action="store_true",
                         help="exit with status 1 if any check fails")
 
@@ -598,12 +587,8 @@ def run(args):
 
 def main(argv=None):
     """Entry point of ``python -m slique.bench.sliques``."""
-    parser = argparse.ArgumentParser(
-        prog="python -m slique.bench.sliques",
-        description="LUT / FF / BRAM, Fmax and full throughput of the sliques beside "
-                    "amaranth.lib.fifo on iCE40 UP5K and ECP5-25F.")
-    add_arguments(parser)
-    return run(parser.parse_args(argv))
+    return benchmark_main(sys.modules[__name__], "LUT / FF / BRAM, Fmax and full throughput of "
+                          "the sliques beside amaranth.lib.fifo on iCE40 UP5K and ECP5-25F.", argv)
 
 
 if __name__ == "__main__":

@@ -29,6 +29,7 @@ Results are cached in ``$SLIQUE_CACHE_DIR/synth`` (default ``~/.cache/slique/syn
 a hash of the generated RTLIL, the target, the options and the versions of the tools.
 """
 
+import argparse
 import contextlib
 import dataclasses
 import hashlib
@@ -769,3 +770,34 @@ def _log_tail(path):
     except OSError:
         return ""
     return "\n".join(lines[-LOG_TAIL_LINES:])
+
+
+def add_synthesis_arguments(parser, *, jobs=2, json_help="print one JSON document instead of "
+                            "the table", markdown=True):
+    """Add the options every synthesis benchmark shares to ``parser``: ``--jobs``, ``--seeds``,
+    ``--workdir``, ``--no-cache`` and the output choice ``--json`` (help text ``json_help``) or,
+    with ``markdown``, ``--markdown``."""
+    parser.add_argument("--jobs", type=int, default=jobs,
+                        help="synthesis processes in parallel (default: %(default)s)")
+    parser.add_argument("--seeds", type=int, default=3,
+                        help="placements per design; Fmax is their median (default: "
+                             "%(default)s)")
+    parser.add_argument("--workdir", type=Path, default=None,
+                        help="keep the tools' files here (default: a temporary directory)")
+    parser.add_argument("--no-cache", action="store_true",
+                        help="synthesize again even if a cached result exists")
+    output = parser.add_mutually_exclusive_group()
+    output.add_argument("--json", action="store_true", help=json_help)
+    if markdown:
+        output.add_argument("--markdown", action="store_true",
+                            help="print the table and the checks as Markdown (for the README)")
+
+
+def benchmark_main(module, description, argv=None):
+    """Entry point of ``python -m slique.bench.NAME``: parse ``argv`` with the options of
+    ``module.add_arguments`` and return the exit status of ``module.run``."""
+    name = module.__spec__.name if module.__spec__ is not None else module.__name__
+    parser = argparse.ArgumentParser(prog=f"python -m {name}",
+                                     description=description)
+    module.add_arguments(parser)
+    return module.run(parser.parse_args(argv))
