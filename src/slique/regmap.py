@@ -37,6 +37,7 @@ DESCRIPTIONS = (
     "slique.hdl.block_registers:DEMUX_REGISTERS",
     "slique.hdl.uart_bridge:BRIDGE_REGISTERS",
     "slique.boards.icebreaker:BOARD_REGISTERS",
+    "slique.boards.icebreaker:FRAME_REGISTERS",
 )
 
 #: Where the generated register map lives, from the root of the source tree.

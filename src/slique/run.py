@@ -2,7 +2,8 @@
 
 The applications (``slique.firmware.apps``) are re-routine firmware written once against
 NICOps; ``--backend golden`` runs them on the golden models (GoldenNIC), ``--backend verilator``
-on the gateware in co-simulation (CocotbNIC). ``--json`` prints one document::
+on the gateware in co-simulation (CocotbNIC), ``--backend board --port PORT`` on an iCEBreaker
+running the flow top, over its UART bridge (BoardNIC). ``--json`` prints one document::
 
     {"app", "backend", "seed", "offered", "delivered", "dropped": {reason: count},
      "errors": {errno name: count}, "memo_high_water", "reruns", "digest"}
@@ -25,8 +26,11 @@ DEFAULT_PACKETS = 200
 
 def add_arguments(parser):
     parser.add_argument("app", choices=APPS, help="the application: " + ", ".join(APPS))
-    parser.add_argument("--backend", choices=["golden", "verilator"], default="golden",
-                        help="golden models (default) or the gateware in Verilator")
+    parser.add_argument("--backend", choices=["golden", "verilator", "board"], default="golden",
+                        help="golden models (default), the gateware in Verilator, or an "
+                             "iCEBreaker running the flow top (--port)")
+    parser.add_argument("--port", default="/dev/ttyUSB1",
+                        help="--backend board: the board's serial port (default /dev/ttyUSB1)")
     parser.add_argument("--seed", type=int, default=1, help="seed of the traffic (default 1)")
     parser.add_argument("--packets", type=int, default=DEFAULT_PACKETS,
                         help=f"packets (blocks, for sendfile) offered (default "
@@ -39,8 +43,10 @@ def add_arguments(parser):
                              "queue's depth over time into PNG")
 
 
-def _backend(name, data_width=64):
+def _backend(name, data_width=64, port=None):
     from slique.firmware import backend
+    if name == "board":
+        return backend(name, port=port)
     return backend(name, **({"data_width": data_width} if name == "golden" else {}))
 
 
@@ -50,7 +56,7 @@ def run(args):
 
     from slique.firmware.apps import load
     from slique.firmware.apps.common import LoopStalled
-    from slique.firmware.board_nic import BoardBridgeMissing
+    from slique.firmware.board_nic import BoardNICError
     from slique.firmware.cocotb_nic import GatewareNotReady
 
     console = Console(stderr=True)
@@ -64,8 +70,8 @@ def run(args):
         return _run_verilator(args, console)
     app = load(args.app)
     try:
-        nic = _backend(args.backend, args.data_width)
-    except (GatewareNotReady, BoardBridgeMissing) as error:
+        nic = _backend(args.backend, args.data_width, getattr(args, "port", None))
+    except (GatewareNotReady, BoardNICError) as error:
         console.print(f"slique run: {error}")
         return 2
     try:
@@ -87,6 +93,9 @@ def run(args):
     except LoopStalled as error:
         console.print(f"slique run: the firmware hung: {error}")
         return 1
+    except BoardNICError as error:
+        console.print(f"slique run: {error}")
+        return 2
     result.check()
     if args.json:
         print(json.dumps(result.as_json()))

@@ -1,0 +1,81 @@
+"""cocotb bench: a firmware application on :class:`slique.firmware.board_nic.BoardNIC`, which
+talks to the iCEBreaker flow top (:class:`slique.boards.icebreaker.FlowBoardCore`) in Verilator
+through a simulated UART, as it talks to the real board through a serial port.
+
+The firmware is synchronous, so it runs in a cocotb :func:`~cocotb.task.bridge` thread over
+the same blocking transport as the flow top's bench
+(:class:`~slique.sim.benches.flow_board_bench.BlockingUart`): the simulation moves only while
+the firmware waits for a reply. The report holds the application's summary, every frame the
+board's transmit port took, the NIC's counters, the trace records and what the unsupported
+operations said.
+
+Parameters (JSON in ``$SLIQUE_BENCH``): ``app``, ``seed``, ``packets``, ``replay``.
+"""
+
+import json
+import os
+
+import cocotb
+from cocotb.task import bridge
+
+from .flow_board_bench import BlockingUart, gateware as flow_board_gateware
+from .slique_bench import _write_report
+from .uart_bridge_bench import start
+
+
+__all__ = ["bench_parameters", "gateware", "QUEUES"]
+
+
+QUEUES = 2
+
+
+def bench_parameters(*, app="echo", seed=1, packets=8, replay=""):
+    return dict(app=app, seed=seed, packets=packets, replay=replay)
+
+
+def gateware(parameters):
+    """The flow top of the flow bench (two queues of 8 beats, a 200-clock frame timeout)."""
+    return flow_board_gateware(parameters)
+
+
+def run_app(transport, parameters):
+    """The firmware's side (blocking code): the application on BoardNIC; what it saw."""
+    from slique.firmware.apps import load
+    from slique.firmware.board_nic import BoardNIC, BoardUnsupported
+
+    nic = BoardNIC(transport=transport, queues=QUEUES, reply_timeout=2e-3, retries=0)
+    result = load(parameters["app"]).run(nic, seed=parameters["seed"],
+                                         packets=parameters["packets"], backend="board")
+    unsupported = {}
+    for name, call in [("write_reta", lambda: nic.write_reta(0, 0, 1)),
+                       ("key", lambda: nic.key)]:
+        try:
+            call()
+        except BoardUnsupported as error:
+            unsupported[name] = str(error)
+    try:
+        nic.step()
+        unsupported["step after"] = None
+    except BoardUnsupported as error:
+        unsupported["step after"] = str(error)
+    return {"result": dict(result.as_json(), cycles=result.cycles, routines=result.routines),
+            "sent": [[queue, frame.hex()] for queue, frame in nic.sent],
+            "counters": nic.read_counters(), "stale_beats": nic.stale_beats,
+            "unsupported": unsupported}
+
+
+@cocotb.test()
+async def app_on_board_nic(dut):
+    parameters = json.loads(os.environ["SLIQUE_BENCH"])
+    transport = BlockingUart(await start(dut), dut.clk, dut.rst)
+    try:
+        outcome = await bridge(run_app)(transport, parameters)
+    except Exception as error:
+        _write_report({"error": f"{error!r}; replay with: {parameters['replay']}",
+                       "parameters": parameters})
+        raise
+    from cocotb.utils import get_sim_time
+    from .uart_bridge_bench import CLOCK_PERIOD_PS
+    outcome["board_clocks"] = round(get_sim_time("ps") / CLOCK_PERIOD_PS)
+    outcome["uart_bytes_sent"] = transport.uart.sent
+    _write_report(dict(outcome, parameters=parameters))
