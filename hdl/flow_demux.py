@@ -135,6 +135,23 @@ def saturating_count(m, counter, condition):
         m.d.sync += counter.eq(counter + 1)
 
 
+def _add_carry(value, other, carry):
+    """``value + other + carry`` (``carry`` one bit) as one adder, a single carry chain: the
+    carry enters as the low bit of both operands' sum."""
+    width = max(len(value), len(other))
+    total = Cat(carry, value, C(0, width - len(value))) + Cat(C(1, 1), other,
+                                                             C(0, width - len(other)))
+    return total[1:]
+
+
+def _exceeds(value, carry, limit):
+    """``value + carry > limit`` (unsigned; ``carry`` one bit), as the carry out of one adder:
+    ``value + carry + ~limit`` reaches ``2 ** width`` exactly then."""
+    width = max(len(value), len(limit))
+    inverted = ~Cat(limit, C(0, width - len(limit)))
+    return _add_carry(Cat(value, C(0, width - len(value))), inverted, carry)[width]
+
+
 class FlowDemux(wiring.Component):
     """Flow demux with Receive Side Scaling: one input packet stream, one slique per queue.
 
@@ -315,12 +332,12 @@ class FlowDemux(wiring.Component):
         pending = Signal(range(DESCRIPTOR_DEPTH + 1))
         finished = Signal()
         arrival = self._input(m, parser, buffer, pending)
-        classified = self._classify(m, parser, arrival, flow_table, reta)
         # The classify stage waits for the flow table's lookup, a cycle per stage after its first.
+        stages = [self._classify(m, parser, arrival, flow_table, reta)]
         for stage in range(1, LOOKUP_LATENCY):
-            classified = self._stage(m, f"looked_up{stage}", **classified)
-        steered = self._steer(m, classified, flow_table)
-        self._commit(m, steered, descriptors, queues, rst)
+            stages.append(self._stage(m, f"looked_up{stage}", **stages[-1]))
+        steered = self._steer(m, stages[-1], flow_table)
+        self._commit(m, steered, stages[-1], stages[-2], descriptors, queues, rst)
         self._copy(m, buffer, descriptors, queues, finished)
         m.d.sync += pending.eq(pending + arrival["packet"] - finished)
         return m
@@ -456,15 +473,35 @@ class FlowDemux(wiring.Component):
 
     # 4. Commit: room check and reservation; 5. report.
 
-    def _commit(self, m, steered, descriptors, queues, rst):
+    @staticmethod
+    def _reserves(steered, candidate, fits, index):
+        """The packet of the commit stage is delivered to queue ``index`` (room reserved)."""
+        return candidate & fits[index] & (steered["queue"] == index)
+
+    def _commit(self, m, steered, following, behind, descriptors, queues, rst):
+        """``following``: the stage that ``steered`` loads next; ``behind``: the one before it."""
         depth = self.queue_depth
         credits = [Signal(range(depth + 1), init=depth, name=f"credits{index}")
                    for index in range(self.queues)]
-        beats = steered["last_index"] + 1
         candidate = steered["valid"] & (steered["reason"] == DropReason.NONE)
-        # Every queue's room against the packet at once (room >= beats, without the adder);
-        # the queue only picks a result.
-        fits = Array(credit > steered["last_index"] for credit in credits)[steered["queue"]]
+        # Every queue's room against the packet (room >= beats, that is room > last_index),
+        # computed a cycle ahead and registered: ``fits<n>``; the queue only picks a result.
+        # A cycle ahead, the room is not known yet: it is this cycle's room, plus the beat the
+        # queue gives back now, minus the beats reserved now (if this packet is delivered
+        # there). Both results are computed, one against the next packet's last index, the
+        # other against it plus this packet's beats (``span``, a register from the cycle
+        # before), and the late ``deliver`` picks one.
+        span = Signal(len(steered["last_index"]) + 1)
+        m.d.sync += span.eq(following["last_index"] + behind["last_index"] + 1)
+        fits_next = []
+        for index, own in enumerate(credits):
+            given_back = queues[index].o_stream.valid & queues[index].o_stream.ready
+            fits_next.append(Signal(name=f"fits{index}"))
+            m.d.sync += fits_next[index].eq(Mux(
+                self._reserves(steered, candidate, fits_next, index),
+                _exceeds(own, given_back, span),
+                _exceeds(own, given_back, following["last_index"])))
+        fits = Array(fits_next)[steered["queue"]]
         deliver = candidate & fits
 
         reason = Signal(DropReason)
@@ -480,8 +517,13 @@ class FlowDemux(wiring.Component):
         ]
         for index, (queue, own) in enumerate(zip(queues, credits)):
             # Both sums at once; the late ``deliver`` only chooses between them.
-            returned = own + (queue.o_stream.valid & queue.o_stream.ready)
-            m.d.sync += own.eq(Mux(deliver & (steered["queue"] == index), returned - beats,
+            given_back = queue.o_stream.valid & queue.o_stream.ready
+            returned = own + given_back
+            # ``own + given_back - beats``, one adder: ``-beats`` is ``~last_index``.
+            last_index = steered["last_index"]
+            minus_beats = ~Cat(last_index, C(0, max(0, len(own) - len(last_index))))
+            m.d.sync += own.eq(Mux(self._reserves(steered, candidate, fits_next, index),
+                                   _add_carry(own, minus_beats, given_back)[:len(own)],
                                    returned))
             saturating_count(m, self.queue_full[index], steered["valid"]
                              & (reason == DropReason.QUEUE_FULL) & (steered["queue"] == index))

@@ -475,8 +475,10 @@ class HeaderParser(wiring.Component):
         ihl = fields["first_byte"][:4]
         header = Cat(C(0, 2), ihl)                              # IHL * 4
         # ``l4_now``, as the thresholds below are registers: with 8-byte units a frame may end
-        # in the unit after its protocol, and ``l4`` would reach them a cycle too late.
-        ports = Mux(fields["l4_now"], _PORTS, 0)
+        # in the unit after its protocol, and ``l4`` would reach them a cycle too late. It is
+        # late (the protocol and fragment fields, then their checks): it only picks between
+        # thresholds computed without it.
+        l4_now = fields["l4_now"]
         ip_length = fields["ip_length"]
 
         def shorter_than(size):
@@ -492,10 +494,20 @@ class HeaderParser(wiring.Component):
         header_end = Signal(8)       # where the IP header (and the ports) end
         ip_end = Signal(LENGTH_WIDTH + 1)     # where the IP length field says the datagram ends
         ip_short = Signal()          # the IP length leaves no room for the header (and ports)
+        # The Ethernet header, the tag and the ports: a constant that ``tagged`` and ``l4_now``
+        # pick.
+        l3_ports = Mux(tagged, Mux(l4_now, _ETHERNET_HEADER + _VLAN_TAG + _PORTS,
+                                   _ETHERNET_HEADER + _VLAN_TAG),
+                       Mux(l4_now, _ETHERNET_HEADER + _PORTS, _ETHERNET_HEADER))
+        # In 4-byte words, without an adder: ``ip_length < IHL * 4 (+ 4)`` is
+        # ``ip_length // 4 < IHL (+ 1)``, and ``ip_length < 0 (+ 4)`` is ``ip_length // 4 == 0``.
+        words = ip_length[2:]
+        short_of_header = Mux(ipv6, 0, words < ihl)
+        short_of_ports = Mux(ipv6, words == 0, words <= ihl)
         m.d.sync += [
-            header_end.eq(l3 + Mux(ipv6, _IPV6_HEADER, header) + ports),
+            header_end.eq(l3_ports + Mux(ipv6, _IPV6_HEADER, header)),
             ip_end.eq(l3 + Mux(ipv6, _IPV6_HEADER, 0) + ip_length),
-            ip_short.eq(ip_length < Mux(ipv6, 0, header) + ports),
+            ip_short.eq(Mux(l4_now, short_of_ports, short_of_header)),
         ]
         truncated = length < header_end
         malformed = (ip_end > length) | ip_short
