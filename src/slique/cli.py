@@ -68,7 +68,8 @@ COMMANDS = {
     "board": ("talk to a board over its UART bridge: ping, read, write, run the flow top's "
               "generator, counters", _board),
     "simulate": ("a named scenario through the flow pipeline (demux -> admission -> queues) "
-                 "on the golden model, Verilator or Icarus: figures, a plot, pcaps",
+                 "on the golden model, Verilator or Icarus: figures, a plot, pcaps; "
+                 "--through-dma then through the i225-style DMA engine (RX and TX)",
                  _simulate),
     "compare": ("every scenario on the gateware and on the golden model, side by side; "
                 "exits non-zero on any mismatch", _compare),
