@@ -46,6 +46,8 @@ def run_app(transport, parameters):
     nic = BoardNIC(transport=transport, queues=QUEUES, reply_timeout=2e-3, retries=0)
     result = load(parameters["app"]).run(nic, seed=parameters["seed"],
                                          packets=parameters["packets"], backend="board")
+    counters = nic.read_counters()
+    policed = police(nic)
     unsupported = {}
     for name, call in [("write_reta", lambda: nic.write_reta(0, 0, 1)),
                        ("key", lambda: nic.key)]:
@@ -60,8 +62,33 @@ def run_app(transport, parameters):
         unsupported["step after"] = str(error)
     return {"result": dict(result.as_json(), cycles=result.cycles, routines=result.routines),
             "sent": [[queue, frame.hex()] for queue, frame in nic.sent],
-            "counters": nic.read_counters(), "stale_beats": nic.stale_beats,
-            "unsupported": unsupported}
+            "counters": counters, "stale_beats": nic.stale_beats,
+            "policed": policed, "unsupported": unsupported}
+
+
+def police(nic, frames=3):
+    """After the application: admission set to drop everything (B = 0: HARD_LIMIT), a few
+    short frames offered with no receive posted; what the NIC counted and traced."""
+    before = nic.read_counters()
+    tag = 0x7FFF_0001
+    assert nic.configure_admission(tag, steady=0, burst=0, capacity=0, rate=0) is True
+    completions = []
+    for index in range(frames):
+        nic.offer(bytes([2 * index]) + bytes(range(1, 20)))
+    records = []
+    for _ in range(8 * frames):
+        completions += nic.step()[1]
+        records += nic.read_trace()
+        if not nic.wire_pending and len(records) >= frames:
+            break
+    after = nic.read_counters()
+    return {"completions": [[tag, result.error] for tag, result in completions],
+            "records": [[record.block.value, record.reason.value, record.queue]
+                        for record in records],
+            **{name: [a - b for a, b in zip(after[name], before[name])]
+               for name in ("admission_offered", "admission_delivered",
+                            "admission_dropped_hard_limit", "admission_dropped_burst_exhausted")},
+            "levels": after["levels"], "trace_lost": after["trace_lost"]}
 
 
 @cocotb.test()

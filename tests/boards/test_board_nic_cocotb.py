@@ -6,6 +6,7 @@ from collections import Counter
 import pytest
 
 from slique.firmware.apps.echo import echo_traffic, swap_macs
+from slique.hdl.trace_event import TraceBlock, TraceReason
 from slique.firmware.nicops import is_tcp_reset
 from slique.sim.benches.board_nic_bench import QUEUES, bench_parameters, gateware
 from slique.sim.runner import run_bench
@@ -51,6 +52,16 @@ def test_echo_on_board_nic(tmp_path, seed, replay):
             if not is_tcp_reset(frame) and frame[0] % QUEUES == queue], hint
     assert sum(counters["transmitted"]) == len(sent) == result["delivered"], hint
     assert len(result["digest"]) == 64
+
+    # Admission set to drop everything: three frames offered, each dropped at the limit, counted
+    # and traced (the frames' first bytes 0, 2, 4: queue 0).
+    policed = report["policed"]
+    assert policed["completions"] == [[0x7FFF_0001, 0]], hint
+    assert policed["admission_offered"] == policed["admission_dropped_hard_limit"] == [3, 0]
+    assert policed["admission_delivered"] == policed["admission_dropped_burst_exhausted"] == \
+        [0, 0] and policed["levels"] == [0, 0], (policed, hint)
+    assert policed["records"] == [[TraceBlock.ADMISSION.value, TraceReason.HARD_LIMIT.value, 0]] \
+        * 3 and policed["trace_lost"] == 0, (policed, hint)
 
     # What the board lacks raises, and says why; the firmware loop stops on it.
     for name, message in report["unsupported"].items():
