@@ -488,6 +488,7 @@ class RxQueue(wiring.Component):
                 start_count = ring_bytes >> 4
                 errors = Signal(7)
                 m.d.comb += [
+                    errors.eq(0),       # driven whole: no bit left to a constant-only process
                     errors[RxQueueError.RING_LENGTH].eq((ring_bytes == 0) |
                                                         (ring_bytes[:7] != 0)),
                     errors[RxQueueError.SRRCTL].eq(

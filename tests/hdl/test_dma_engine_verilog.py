@@ -46,10 +46,5 @@ def test_engine_has_no_constant_only_process_outside_rx(engine_processes):
     assert [item for item in engine_processes if not item[0].startswith("\\top.rx")] == []
 
 
-@pytest.mark.xfail(strict=True, reason=(
-    "hdl/dma/rx_queue.py drives only some bits of its enable-check `errors = Signal(7)` (bits 3, "
-    "5, 6 are left to constant-only processes: RQERR reads X on Icarus after a failed enable). "
-    "Fix: `errors.eq(0),` first in that m.d.comb list, as in tx_queue.py; then remove this "
-    "marker."))
 def test_rx_queues_have_no_constant_only_process(engine_processes):
     assert engine_processes == []
