@@ -51,6 +51,10 @@ from .nicops import NICOps, rx_result
 __all__ = ["CocotbNIC", "GatewareNotReady", "EngineView", "nic_parameters"]
 
 
+#: Cycles without a host-bus access after which the engine counts as settled after set-up.
+SETTLE_CYCLES = 16
+
+
 class GatewareNotReady(NotImplementedError):
     """The gateware backend cannot run here (it needs the cocotb bench; see ``slique run``)."""
 
@@ -81,21 +85,43 @@ class EngineView:
 
 
 class _BlockingBackend:
-    """The driver's backend protocol for a thread started by cocotb's ``bridge``: each access
-    blocks the thread on a ``resume`` of the cocotb backend's coroutine (so the driver runs
-    synchronously, as over the golden model)."""
+    """The driver's backend protocol for a thread started by cocotb's ``bridge``: a read blocks
+    the thread on a ``resume`` of the cocotb backend's coroutine (so the driver runs
+    synchronously, as over the golden model); a write is *posted*, as a CPU posts an MMIO
+    write: it joins :attr:`posted`, which :meth:`run` (a cocotb coroutine) writes in order,
+    one after the other, while the firmware goes on. A read first waits for every posted write
+    (a read flushes the CPU's posted writes)."""
 
-    def __init__(self, backend):
+    def __init__(self, backend, clock_edge):
         from cocotb._bridge import resume
+        self._backend = backend
         self._read32 = resume(backend.read32)
-        self._write32 = resume(backend.write32)
         self._wait = resume(backend.wait)
+        self._clock_edge = clock_edge
+        self.posted = deque()
+
+    async def run(self):
+        """The posted writes' coroutine: each in order, over the register bus."""
+        from cocotb.triggers import RisingEdge
+        while True:
+            if self.posted:
+                offset, value = self.posted[0]
+                await self._backend.write32(offset, value)
+                self.posted.popleft()
+            else:
+                await RisingEdge(self._backend.dut.clk)
+
+    def flush(self):
+        """Let the clock run until every posted write is done."""
+        while self.posted:
+            self._clock_edge()
 
     async def read32(self, offset):
+        self.flush()
         return self._read32(offset)
 
     async def write32(self, offset, value):
-        return self._write32(offset, value)
+        self.posted.append((offset, value))
 
     async def wait(self, cycles=1):
         return self._wait(cycles)
@@ -148,10 +174,11 @@ class CocotbNIC(NICOps):
         self.host = HostBus(EngineView(dut), self.memory, data_width=data_width, queues=queues,
                             log=WriteBackLog(), rng=random.Random(0))
         self.host.on_tx = self._on_tx
-        self.driver = SyncDriver(IgcDriver(
-            _BlockingBackend(CocotbBackend(dut, self.host)), self.memory, queues=queues,
-            tx_ring_size=_ring_size(tx_ring + 1), rx_ring_size=_ring_size(rx_ring + 1)))
         self._clock_edge = resume(self._edge)
+        self._registers = _BlockingBackend(CocotbBackend(dut, self.host), self._clock_edge)
+        self.driver = SyncDriver(IgcDriver(
+            self._registers, self.memory, queues=queues,
+            tx_ring_size=_ring_size(tx_ring + 1), rx_ring_size=_ring_size(rx_ring + 1)))
         self._rising = lambda: RisingEdge(dut.clk)
         # The wire and the configuration ports.
         self._wire = deque()
@@ -181,6 +208,7 @@ class CocotbNIC(NICOps):
             getattr(dut, name).value = value
         cocotb.start_soon(self.host.run())
         cocotb.start_soon(self._ports())
+        cocotb.start_soon(self._registers.run())
 
     @property
     def cycle(self):
@@ -195,8 +223,22 @@ class CocotbNIC(NICOps):
         return names
 
     def setup(self):
-        """Configure the DMA engine's rings (the driver's set-up, through the registers)."""
+        """Configure the DMA engine's rings (the driver's set-up, through the registers), then
+        let the engine settle: every posted write done and the host bus quiet for
+        :data:`SETTLE_CYCLES` (the queues have prefetched their descriptors), as a driver waits
+        for the link before it lets traffic in. GoldenNIC's set-up takes no time; from here on
+        both count the same cycles."""
         self.driver.setup()
+        self._registers.flush()
+        quiet = 0
+        while quiet < SETTLE_CYCLES:
+            busy = self.host.busy_cycles
+            self._clock_edge()
+            quiet = 0 if self.host.busy_cycles != busy else quiet + 1
+        # The engine's TX mux moves its grant to the next queue in every idle cycle since
+        # reset (in host cycle h it is at queue (h + 1) % queues): start where it is at 0.
+        while (self.cycle + 1) % self.queues:
+            self._clock_edge()
         self.setup_cycle = self.cycle
 
     async def _edge(self):
@@ -338,4 +380,5 @@ class CocotbNIC(NICOps):
     @property
     def idle(self):
         return not (self._wire or self._beats or self._writes or self._written or any(self._tx)
-                    or self._sent or self._completions or any(self.queue_levels()))
+                    or self._sent or self._completions or self._registers.posted
+                    or any(self.queue_levels()))

@@ -65,6 +65,7 @@ from slique.sim.trace_stream import unpack_record
 
 from .errors import OK, Result, failure
 from .block_device import EIO
+from .dma_timing import DmaTiming
 from .nicops import NICOps, rx_result
 
 
@@ -74,6 +75,32 @@ __all__ = ["GoldenNIC"]
 def _ring_size(entries):
     """Descriptors for a ring that holds ``entries`` (igc: a multiple of 8, one kept free)."""
     return max(8, -(-entries // 8) * 8)
+
+
+#: Cycles a register write takes on the gateware's register bus (Wishbone classic: request,
+#: acknowledge); posted writes go one after the other.
+REGISTER_WRITE_CYCLES = 2
+
+#: Cycles from the end of a register write to the cycle its value is in the register.
+REGISTER_WRITE_EFFECT = 1
+
+
+class _PostedBackend(ModelBackend):
+    """The driver's backend on GoldenNIC: register writes are posted (as a CPU posts MMIO
+    writes, and as CocotbNIC does): each takes :data:`REGISTER_WRITE_CYCLES` on the register
+    bus after the ones before it and reaches the engine then; a read first lets every posted
+    write through. During set-up writes go through at once."""
+
+    def __init__(self, engine, nic):
+        super().__init__(engine)
+        self.nic = nic
+
+    async def read32(self, offset):
+        self.nic._apply_writes(None)
+        return self.engine.read32(offset)
+
+    async def write32(self, offset, value):
+        self.nic._post_write(offset, value)
 
 
 class GoldenNIC(NICOps):
@@ -111,14 +138,29 @@ class GoldenNIC(NICOps):
         # The DMA engine, its host memory and the igc-style driver.
         self.memory = HostMemory(seed=0)
         self.engine = DmaEngine(self.memory, queues=queues)
+        self._posted_writes = deque()          # (cycle it takes effect, offset, value)
+        self._write_free = 0                    # the register bus is free from this cycle
+        self._setting_up = True
         self.driver = SyncDriver(IgcDriver(
-            ModelBackend(self.engine), self.memory, queues=queues,
+            _PostedBackend(self.engine, self), self.memory, queues=queues,
             tx_ring_size=_ring_size(tx_ring + 1), rx_ring_size=_ring_size(rx_ring + 1)))
         self.driver.setup()
-        self._regs = self.driver.regs
+        self._setting_up = False
+        self._regs = regs = self.driver.regs
         self._rx_count = self.driver.rx[0].count
+        self._tails = {regs.TDT(queue): ("tx", queue) for queue in range(queues)}
+        self._tails.update({regs.RDT(queue): ("rx", queue) for queue in range(queues)})
+        #: The gateware DMA engine's timing: when each frame is written back or leaves.
+        self.timing = DmaTiming(queues=queues, data_width=data_width,
+                                tx_count=self.driver.tx[0].count, rx_count=self._rx_count)
+        for queue in range(queues):
+            # settled after set-up: every posted RX descriptor is in the prefetch
+            tail = self.driver.rx[queue].next_to_use
+            self.timing.rx_tail(queue, tail)
+            self.timing.rx_prefetched(queue, tail, tail)
         self._written_back = [0] * queues       # frames in an RX ring, not yet cleaned
         self._ring_beats = [deque() for _ in range(queues)]      # their lengths in beats
+        self._in_dma = [0] * queues             # frames the RX DMA holds, not written back
         self.dma_missed = 0
         # The RX DMA.
         self._posted = [deque() for _ in range(queues)]      # tags of receives posted
@@ -127,9 +169,8 @@ class GoldenNIC(NICOps):
         self._frame = []
         self.received = [0] * queues
         # The TX DMA.
-        self._tx = [deque() for _ in range(queues)]           # (tag, frame) per queue
-        self._sending = None                    # (queue, tag, frame, beats left)
-        self._tx_pointer = 0
+        self._tx = [deque() for _ in range(queues)]           # [tag, frame, result] per queue
+        self._tx_posted = [deque() for _ in range(queues)]    # entries whose TDT is posted
         self._transmitted = []
         self.transmitted = [0] * queues
         # Register writes, trace, RST requests, completions.
@@ -145,10 +186,39 @@ class GoldenNIC(NICOps):
         ring = self._tx[queue]
         if len(ring) >= self.tx_ring or not self.driver.transmit([bytes(frame)], queue):
             return False
-        sent = self.engine.pull_tx_frames()      # the engine fetched and sent it, whole
-        result = None if len(sent) == 1 and sent[0].data == frame else failure(EIO)
-        ring.append((tag, sent[0].data if sent else b"", result))
+        entry = [tag, bytes(frame), None]
+        ring.append(entry)
+        self._tx_posted[queue].append(entry)
         return True
+
+    # Register writes (posted).
+
+    def _post_write(self, offset, value):
+        if self._setting_up:
+            self.engine.write32(offset, value)
+            return
+        start = max(self.cycle, self._write_free)
+        self._write_free = start + REGISTER_WRITE_CYCLES
+        self._posted_writes.append((self._write_free + REGISTER_WRITE_EFFECT, offset, value))
+
+    def _apply_writes(self, cycle):
+        """The posted writes that take effect by ``cycle`` (all of them: None) reach the
+        engine; a tail moved tells the timing model (with the TX frames it posts)."""
+        posted = self._posted_writes
+        while posted and (cycle is None or posted[0][0] <= cycle):
+            _, offset, value = posted.popleft()
+            self.engine.write32(offset, value)
+            kind, queue = self._tails.get(offset, (None, None))
+            if kind == "rx":
+                self.timing.rx_tail(queue, value)
+            elif kind == "tx":
+                frames = []
+                for sent in self.engine.pull_tx_frames():    # fetched and sent, whole
+                    entry = self._tx_posted[queue].popleft()
+                    if sent.data != entry[1]:
+                        entry[2] = failure(EIO)
+                    frames.append((len(sent.data), entry))
+                self.timing.tx_tail(queue, value, frames)
 
     def post_rx(self, tag, queue):
         posted = self._posted[queue]
@@ -176,6 +246,7 @@ class GoldenNIC(NICOps):
     # The clock.
 
     def step(self):
+        self._apply_writes(self.cycle)
         inputs = self._inputs
         inputs["reta_write"] = inputs["flow_write"] = 0
         written = None
@@ -197,7 +268,11 @@ class GoldenNIC(NICOps):
             self._trace.append(unpack_record(outputs["trace_stream__payload"]))
         if outputs["rst_stream__valid"]:
             self.rst_requests.append(FlowKey.unpack(outputs["rst_stream__payload"]))
-        self._send_beat()
+        for kind, queue, token in self.timing.step():
+            if kind == "rx":
+                self._written_back_frame(queue, token)
+            else:
+                self._sent(queue, token)
         self._clean_rx()
         self.cycle += 1
         if written is not None:
@@ -238,7 +313,8 @@ class GoldenNIC(NICOps):
         """Whether queue ``queue``'s RX ring has a descriptor the engine may fill."""
         read = self.engine.read32
         regs = self._regs
-        return (read(regs.RDT(queue)) - read(regs.RDH(queue))) % self._rx_count > 0
+        return ((read(regs.RDT(queue)) - read(regs.RDH(queue))) % self._rx_count
+                > self._in_dma[queue])
 
     def _clean_rx(self):
         """The driver cleans written-back frames into the receives waiting for them."""
@@ -266,37 +342,30 @@ class GoldenNIC(NICOps):
         beats = len(self._frame)
         self._frame = []
         self._grant = None
+        self.timing.rx_frame(queue, len(frame), (len(frame), frame, beats))
+        self._in_dma[queue] += 1
+
+    def _written_back_frame(self, queue, token):
+        """The timing model says the frame's write-back is done: the engine writes it."""
+        _, frame, beats = token
+        self._in_dma[queue] -= 1
         if self.engine.receive(frame, queue) == RxOutcome.DELIVERED:
             self._written_back[queue] += 1
             self._ring_beats[queue].append(beats)
         else:
             self.dma_missed += 1                # not expected: the ring had room
 
-    def _send_beat(self):
-        if self._sending is None:
-            for offset in range(self.queues):
-                queue = (self._tx_pointer + offset) % self.queues
-                if self._tx[queue]:
-                    tag, frame, _ = self._tx[queue][0]
-                    beats = max(1, -(-len(frame) // self.lanes))
-                    self._sending = [queue, tag, frame, beats]
-                    self._tx_pointer = (queue + 1) % self.queues
-                    break
-            else:
-                return
-        sending = self._sending
-        sending[3] -= 1
-        if sending[3] == 0:
-            queue, tag, frame, _ = sending
-            _, _, failed = self._tx[queue].popleft()
-            self._sending = None
-            self.driver.clean_tx(queue)
-            if failed is not None:
-                self._completions.append((tag, failed))
-                return
-            self.transmitted[queue] += 1
-            self._transmitted.append((queue, frame))
-            self._completions.append((tag, Result(len(frame))))
+    def _sent(self, queue, token):
+        """The timing model says the frame's last beat left on the wire."""
+        tag, frame, failed = self._tx[queue].popleft()
+        assert token[1][0] == tag, "the TX frames leave a queue in order"
+        self.driver.clean_tx(queue)
+        if failed is not None:
+            self._completions.append((tag, failed))
+            return
+        self.transmitted[queue] += 1
+        self._transmitted.append((queue, frame))
+        self._completions.append((tag, Result(len(frame))))
 
     # Reads.
 
@@ -356,10 +425,10 @@ class GoldenNIC(NICOps):
     @property
     def idle_tx(self):
         """Nothing waiting to be sent or being sent."""
-        return not (self._sending or any(self._tx))
+        return not any(self._tx)
 
     @property
     def idle(self):
         return not (self._wire or self._beats or self.pipeline.busy or self._writes
-                    or self._sending or any(self._tx) or self._frame or self._completions
-                    or any(self._written_back))
+                    or any(self._tx) or self._frame or self._completions
+                    or any(self._written_back) or self._posted_writes or self.timing.busy)

@@ -89,6 +89,39 @@ def port_inits(nic):
             and member.init}
 
 
+def record_bus(host):
+    """Log ``(cycle, write, byte address)`` of every request ``host`` (a
+    :class:`~slique.sim.benches.dma_bench.HostBus`) takes; answers the log (a list)."""
+    log = []
+    request = host._request
+
+    def logged():
+        dut = host.dut
+        log.append((host.cycle, int(dut.host__we.value),
+                    dut.host__adr.value.to_unsigned() * host.lanes))
+        request()
+
+    host._request = logged
+    return log
+
+
+def bus_commands(log, setup_cycle, data_width):
+    """The bus commands after set-up in a :func:`record_bus` log, as ``[cycle of the first
+    request - setup_cycle, beats]``: consecutive requests of one kind at consecutive addresses
+    are one burst (as :attr:`slique.firmware.dma_timing.DmaTiming.commands` counts them)."""
+    lanes = data_width // 8
+    runs = []
+    for cycle, write, address in log:
+        if setup_cycle is None or cycle <= setup_cycle:
+            continue
+        last = runs[-1] if runs else None
+        if last and last[1] == write and last[2] + 1 == cycle and last[3] + lanes == address:
+            last[2], last[3], last[4] = cycle, address, last[4] + 1
+        else:
+            runs.append([cycle, write, cycle, address, 1])
+    return [[first - setup_cycle, beats] for first, _, _, _, beats in runs]
+
+
 async def reset(dut):
     dut.rst.value = 1
     for name in ("host__ack", "host__err", "host__stall", "host__dat_r", "csr__cyc", "csr__stb",
@@ -114,6 +147,7 @@ async def firmware_app(dut):
     nic = CocotbNIC(dut, queues=nic_options["queues"], data_width=nic_options["data_width"],
                     inputs=port_inits(gateware(parameters)))
     recorder = Recorder(nic)
+    bus = record_bus(nic.host)
     app = load(parameters["app"])
 
     def body():
@@ -131,6 +165,7 @@ async def firmware_app(dut):
                     extra=result.extra, frames=recorder.frames, records=recorder.records,
                     events=recorder.events, setup_cycle=nic.setup_cycle,
                     wire_cycles=nic.wire_cycles,
+                    bus=bus_commands(bus, nic.setup_cycle, nic.data_width),
                     tx_unmatched=nic.tx_unmatched)
     _write_report(json.loads(json.dumps(document, default=str)))
 

@@ -12,15 +12,9 @@ from slique.firmware.cocotb_nic import GatewareNotReady
 from slique.firmware.golden_nic import GoldenNIC
 
 
-#: Frames offered: enough for every queue, RSTs and truncated frames; short enough for ~1 minute.
+#: Frames offered: enough for every queue, RSTs and truncated frames; short enough for a few
+#: seconds of simulation.
 PACKETS = 20
-
-#: The packet streams' width on both backends. 32: the gateware flow demux is checked against
-#: its golden model at 8 and 32 bits only, and at 64 bits (GoldenNIC's default) it disagrees
-#: with it on echo's traffic before any DMA (frames whose length is a multiple of 8 bytes
-#: dropped as MALFORMED, the others steered to other queues than the Toeplitz hash and RETA
-#: give), so a 64-bit comparison fails in the flow demux, not in the NIC.
-DATA_WIDTH = 32
 
 
 def _first_difference(golden, gateware):
@@ -33,53 +27,56 @@ def _first_difference(golden, gateware):
     return None
 
 
-def _golden(app, seed, packets):
+def _golden(app, seed, packets, data_width=64):
     from slique.sim.benches.nic_bench import Recorder
 
-    nic = GoldenNIC(data_width=DATA_WIDTH)
+    nic = GoldenNIC(data_width=data_width)
+    nic.timing.commands = []
     recorder = Recorder(nic)
     result = load(app).run(nic, seed=seed, packets=packets)
-    return result, recorder
+    return result, recorder, nic
 
 
 @pytest.mark.cocotb
-def test_echo_on_both_backends(tmp_path, seed, replay):
+@pytest.mark.parametrize("data_width", [32, 64])
+def test_echo_on_both_backends(tmp_path, seed, replay, data_width):
+    """The same echo run on GoldenNIC and on the gateware: the same frames on the TX wire in
+    the same order, the same trace records and digest. The DMA's timing decides the order
+    (echo at wire speed moves every byte twice over a bus as wide as the stream), so GoldenNIC
+    follows the gateware engine's bus cycle by cycle (DmaTiming): the bus commands are
+    compared too, to say where the timing parts when anything differs."""
     from slique.sim.benches.nic_bench import run_app
 
-    golden, recorder = _golden("echo", seed, PACKETS)
-    report = run_app("echo", seed=seed, packets=PACKETS, data_width=DATA_WIDTH,
+    golden, recorder, nic = _golden("echo", seed, PACKETS, data_width)
+    report = run_app("echo", seed=seed, packets=PACKETS, data_width=data_width,
                      results_dir=tmp_path / "results")
     where = f"seed {seed}; replay: {replay}"
     for result in (golden.as_json(), report):
         assert result["offered"] == result["delivered"] + sum(result["dropped"].values()), where
     assert report["offered"] == PACKETS and report["delivered"] > 0, where
     assert report["tx_unmatched"] == 0, where
-    assert (report["delivered"], report["dropped"]) == (golden.delivered, golden.dropped), where
-    # The NIC's trace records, then the frames each queue delivered, in order.
+    # Where the timing parts, if it does: the first bus command (cycles from set-up), then
+    # the first receive or transmit event.
+    bus = _first_difference([[cycle + 1, beats] for cycle, _, _, beats in nic.timing.commands],
+                            report["bus"])
+    setup = report["setup_cycle"]
+    events = _first_difference(recorder.events, [[cycle - setup, *rest]
+                                                 for cycle, *rest in report["events"]])
+    timing = (f"first bus command apart: {bus} ([index, golden, gateware], [cycle, beats]); "
+              f"first event apart: {events}")
+    assert (report["delivered"], report["dropped"]) == (golden.delivered, golden.dropped), \
+        f"{timing}; {where}"
     records = _first_difference(recorder.records, report["records"])
     assert records is None, f"trace record {records[0]}: golden {records[1]}, gateware " \
-                            f"{records[2]}; {where}"
-    for queue in range(GoldenNIC().queues):
-        per_queue = _first_difference([frame for sent, frame in recorder.frames if sent == queue],
-                                      [frame for sent, frame in report["frames"] if sent == queue])
-        assert per_queue is None, f"queue {queue}'s delivered frame {per_queue[0]}: golden " \
-                                  f"{per_queue[1]}, gateware {per_queue[2]}; {where}"
-    # The frames in the order they left on the wire, across queues, and the digest (which adds
-    # the scheduler's trace records): timing decides the interleaving of the queues.
-    frames = _first_difference([list(item) for item in recorder.frames], report["frames"])
-    if frames is not None:
-        golden_events = [event for event in recorder.events if event[1] == "rx"][:6]
-        gateware_events = [event for event in report["events"] if event[1] == "rx"][:6]
-        pytest.xfail(
-            f"same frames per queue, but the queues interleave differently on the TX wire from "
-            f"frame {frames[0]} on (golden [queue, frame] {frames[1]}, gateware {frames[2]}): "
-            f"first receives [cycle, rx, queue, frame] golden {golden_events}, gateware "
-            f"{gateware_events} (GoldenNIC does not model the gateware's DMA latencies); "
-            f"digests {golden.digest[:12]} / {report['digest'][:12]}; {where}")
+                            f"{records[2]}; {timing}; {where}"
+    frames = _first_difference(recorder.frames, report["frames"])
+    assert frames is None, f"TX wire frame {frames[0]}: golden [queue, frame] {frames[1]}, " \
+                           f"gateware {frames[2]}; {timing}; {where}"
     assert report["digest"] == golden.digest, (
         f"the NIC's frames and trace records agree but the digests differ: the scheduler's "
         f"trace (completion order) differs; errors golden {golden.errors}, gateware "
-        f"{report['errors']}, re-runs {golden.reruns} / {report['reruns']}; {where}")
+        f"{report['errors']}, re-runs {golden.reruns} / {report['reruns']}; {timing}; {where}")
+    assert bus is None and events is None, f"same outcome, other timing: {timing}; {where}"
 
 
 def test_verilator_backend_needs_the_bench():
@@ -96,7 +93,7 @@ def test_run_verilator_goes_through_the_bench(monkeypatch, capsys):
 
     def fake_run_app(app, *, seed, packets, data_width):
         calls.append((app, seed, packets, data_width))
-        result, _ = _golden(app, seed, packets)
+        result, _, _ = _golden(app, seed, packets, data_width)
         return dict(result.as_json(), backend="verilator", routines=result.routines,
                     cycles=result.cycles, extra=result.extra)
 
