@@ -362,7 +362,8 @@ class FlowDemux(wiring.Component):
         depth = self.buffer_depth
         position = Signal(range(depth + 1))      # beats of the frame so far, saturating
         cut = Signal()                           # the frame has lost beats
-        discard = position == depth
+        # ``position == depth``, as a register of its own: it gates the input buffer's push.
+        discard = Signal()
         open_slots = pending < DESCRIPTOR_DEPTH
 
         accept = Signal()
@@ -389,6 +390,7 @@ class FlowDemux(wiring.Component):
             with m.If(self.i_stream.payload.last):
                 m.d.sync += [
                     position.eq(0),
+                    discard.eq(0),
                     cut.eq(0),
                     arrival["oversize"].eq(cut | discard),
                     arrival["last_index"].eq(Mux(discard, depth - 1, position)),
@@ -398,7 +400,7 @@ class FlowDemux(wiring.Component):
             with m.Else():
                 m.d.sync += cut.eq(cut | discard)
                 with m.If(~discard):
-                    m.d.sync += position.eq(position + 1)
+                    m.d.sync += [position.eq(position + 1), discard.eq(position == depth - 1)]
         saturating_count(m, self.offered, packet)
         # Delayed by a cycle, like the parser's input, to meet the parser's result.
         return dict(packet=packet, **self._stage(m, "arrival", **arrival))
