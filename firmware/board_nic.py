@@ -153,7 +153,7 @@ class BoardNIC(NICOps):
         self._trace = []
         self._unsupported = None
         self._moved = True                      # sample the board after this step
-        self._totals = {}
+        self._totals = self._zero_totals()
         self._levels = [0] * queues
         self._tokens = [0] * queues
         self._trace_status = {"lost": 0, "level": 0, "cycle": 0}
@@ -164,6 +164,7 @@ class BoardNIC(NICOps):
     def _setup(self):
         """Check the board, stop the generator, hand the queues to the host, put admission to
         its reset values, and empty what a previous run left (beats, counters, records)."""
+        from slique.boards.icebreaker import frame_bank
         from slique.hdl.uart_bridge import Status
 
         where = f" on {self.port}" if self.port else ""
@@ -177,16 +178,16 @@ class BoardNIC(NICOps):
                 f"no board answered{where} ({error}): is the iCEBreaker plugged in and "
                 f"programmed with the flow top (`slique build --board icebreaker "
                 f"--program`)?") from None
+        board.stop_generator()
         try:
             board.host_reads(True)
         except self._bridge_error as error:
             if error.reply is not None and error.reply.status == Status.BUS_ERROR:
                 raise BoardUnsupported(
-                    f"the board{where} has no frame port (bank {2 + self.queues}): its "
+                    f"the board{where} has no frame port (bank {frame_bank(self.queues)}): its "
                     f"bitstream predates it, or it has not {self.queues} queues; rebuild and "
                     f"program it (`slique build --board icebreaker --program`)") from None
             raise
-        board.stop_generator()
         self.stale_beats = 0
         for queue in range(self.queues):
             board.reset_admission(queue)
@@ -199,7 +200,7 @@ class BoardNIC(NICOps):
         board.trace_records()
         self._tx_count = board.tx_frames()
         self._sample()
-        self._totals = {}
+        self._totals = self._zero_totals()
         self._trace = []
 
     # Operations.
@@ -348,6 +349,11 @@ class BoardNIC(NICOps):
             self.sent.append((queue, frame))
             self._completions.append((tag, Result(len(frame))))
 
+    def _zero_totals(self):
+        """The admission counters (totals since set-up), all 0."""
+        from slique.boards.flow_client import ADMISSION_COUNTERS
+        return {f"admission_{name}": [0] * self.queues for name in ADMISSION_COUNTERS}
+
     def _sample(self):
         """Levels and counters of every queue; the trace records when the drops grew."""
         from slique.boards.flow_client import ADMISSION_COUNTERS
@@ -361,8 +367,7 @@ class BoardNIC(NICOps):
                 self._target = queue            # the frame going in went there
             self._tokens[queue] = state["tokens"]
             for name in ADMISSION_COUNTERS:
-                counts = totals.setdefault(f"admission_{name}", [0] * self.queues)
-                counts[queue] += state[name]
+                totals[f"admission_{name}"][queue] += state[name]
                 if name.startswith("dropped"):
                     drops += state[name]
         if drops:

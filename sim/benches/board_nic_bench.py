@@ -6,10 +6,11 @@ The firmware is synchronous, so it runs in a cocotb :func:`~cocotb.task.bridge` 
 the same blocking transport as the flow top's bench
 (:class:`~slique.sim.benches.flow_board_bench.BlockingUart`): the simulation moves only while
 the firmware waits for a reply. The report holds the application's summary, every frame the
-board's transmit port took, the NIC's counters, the trace records and what the unsupported
-operations said.
+board's transmit port took and the NIC's counters, for each application run; then what a
+policing admission dropped and traced, and what the unsupported operations said.
 
-Parameters (JSON in ``$SLIQUE_BENCH``): ``app``, ``seed``, ``packets``, ``replay``.
+Parameters (JSON in ``$SLIQUE_BENCH``): ``runs`` (``[application, packets]`` each), ``seed``,
+``replay``.
 """
 
 import json
@@ -29,8 +30,10 @@ __all__ = ["bench_parameters", "gateware", "QUEUES"]
 QUEUES = 2
 
 
-def bench_parameters(*, app="echo", seed=1, packets=8, replay=""):
-    return dict(app=app, seed=seed, packets=packets, replay=replay)
+def bench_parameters(*, runs=(("echo", 4),), seed=1, replay=""):
+    """``runs``: ``(application, packets)`` run one after the other, each on a new BoardNIC
+    (whose set-up empties what the one before left on the board)."""
+    return dict(runs=[list(run) for run in runs], seed=seed, replay=replay)
 
 
 def gateware(parameters):
@@ -38,15 +41,19 @@ def gateware(parameters):
     return flow_board_gateware(parameters)
 
 
-def run_app(transport, parameters):
-    """The firmware's side (blocking code): the application on BoardNIC; what it saw."""
+def run_apps(transport, parameters):
+    """The firmware's side (blocking code): the applications on BoardNIC; what they saw."""
     from slique.firmware.apps import load
     from slique.firmware.board_nic import BoardNIC, BoardUnsupported
 
-    nic = BoardNIC(transport=transport, queues=QUEUES, reply_timeout=2e-3, retries=0)
-    result = load(parameters["app"]).run(nic, seed=parameters["seed"],
-                                         packets=parameters["packets"], backend="board")
-    counters = nic.read_counters()
+    runs = []
+    for app, packets in parameters["runs"]:
+        nic = BoardNIC(transport=transport, queues=QUEUES, reply_timeout=2e-3, retries=0)
+        result = load(app).run(nic, seed=parameters["seed"], packets=packets, backend="board")
+        runs.append({"result": dict(result.as_json(), cycles=result.cycles,
+                                    routines=result.routines),
+                     "sent": [[queue, frame.hex()] for queue, frame in nic.sent],
+                     "counters": nic.read_counters(), "stale_beats": nic.stale_beats})
     policed = police(nic)
     unsupported = {}
     for name, call in [("write_reta", lambda: nic.write_reta(0, 0, 1)),
@@ -60,14 +67,11 @@ def run_app(transport, parameters):
         unsupported["step after"] = None
     except BoardUnsupported as error:
         unsupported["step after"] = str(error)
-    return {"result": dict(result.as_json(), cycles=result.cycles, routines=result.routines),
-            "sent": [[queue, frame.hex()] for queue, frame in nic.sent],
-            "counters": counters, "stale_beats": nic.stale_beats,
-            "policed": policed, "unsupported": unsupported}
+    return {"runs": runs, "policed": policed, "unsupported": unsupported}
 
 
 def police(nic, frames=3):
-    """After the application: admission set to drop everything (B = 0: HARD_LIMIT), a few
+    """After the applications: admission set to drop everything (B = 0: HARD_LIMIT), a few
     short frames offered with no receive posted; what the NIC counted and traced."""
     before = nic.read_counters()
     tag = 0x7FFF_0001
@@ -96,7 +100,7 @@ async def app_on_board_nic(dut):
     parameters = json.loads(os.environ["SLIQUE_BENCH"])
     transport = BlockingUart(await start(dut), dut.clk, dut.rst)
     try:
-        outcome = await bridge(run_app)(transport, parameters)
+        outcome = await bridge(run_apps)(transport, parameters)
     except Exception as error:
         _write_report({"error": f"{error!r}; replay with: {parameters['replay']}",
                        "parameters": parameters})
