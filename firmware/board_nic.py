@@ -102,10 +102,14 @@ class BoardNIC(NICOps):
 
     Attributes
     ----------
+    data_width : int
+        Bits of the board's packet beats: 8.
     client : slique.boards.flow_client.FlowBoardClient
     sent : list
         Every ``(queue, frame)`` the board's transmit port took, in order.
     """
+
+    data_width = 8
 
     def __init__(self, port=None, *, transport=None, queues=2, rx_ring=16, tx_ring=16,
                  baudrate=None, reply_timeout=0.5, retries=2):

@@ -1,8 +1,8 @@
 """BoardNIC end to end: firmware applications on BoardNIC, over the UART bridge, against the
 iCEBreaker flow top in Verilator (slique.sim.benches.board_nic_bench), in one simulation: echo
 (every frame and counter checked), then sendfile, which must send what GoldenNIC sends on two
-queues, and reorder; then a policing admission's drops and trace records, and the operations
-the board lacks."""
+queues, reorder, and rebalance, which the board cannot run; then a policing admission's drops
+and trace records, and the operations the board lacks."""
 
 from collections import Counter
 
@@ -20,7 +20,7 @@ from slique.sim.runner import run_bench
 pytestmark = pytest.mark.cocotb
 
 #: (application, packets) in the order the bench runs them.
-RUNS = (("echo", 4), ("sendfile", 6), ("reorder", 4))
+RUNS = (("echo", 4), ("sendfile", 6), ("reorder", 4), ("rebalance", 4))
 
 
 def test_apps_on_board_nic(tmp_path, seed, replay):
@@ -55,6 +55,9 @@ def test_apps_on_board_nic(tmp_path, seed, replay):
     assert result["offered"] == result["delivered"] + sum(result["dropped"].values()) > 0, hint
     assert set(result["dropped"]) <= {"duplicate", "late", "sideline_evicted"}, (result, hint)
     assert set(result["errors"]) <= {"ECANCELED"}, (result, hint)
+
+    # rebalance moves RETA buckets: the board has no demux, and the run stops saying so.
+    assert "no flow demux" in runs["rebalance"]["unsupported"], (runs["rebalance"], hint)
 
     check_policing(report["policed"], hint)
 
