@@ -43,6 +43,7 @@ from slique.bench.synth import (DEVICES, FLOW_VERSION, INSTALL_HINT, LOG_TAIL_LI
 
 
 __all__ = ["Board", "BOARDS", "Design", "DESIGNS", "BoardBuild", "TimingNotMet",
+           "resources_by_domain", "domain_of_clock_net",
            "ProgrammerError", "build", "program", "find_programmer", "add_arguments", "run"]
 
 
@@ -189,6 +190,10 @@ class BoardBuild:
         Whether every clock reaches its constraint.
     bitstream : str
         Path of the bitstream in the output directory.
+    domains : dict
+        ``{domain: {"lut", "ff", "bram", "io"}}``: the resources of every clock domain, as
+        :func:`resources_by_domain` counts them (``"none"``: logic and pins that reach no
+        clocked cell).
     cached : bool
         Whether the tools were skipped because the same inputs were built before.
     key : str
@@ -200,11 +205,12 @@ class BoardBuild:
     clocks: list
     timing_met: bool
     bitstream: str
+    domains: dict = None
     cached: bool = False
     key: str = ""
 
     #: Keys of ``--json``, in order.
-    JSON_KEYS = ("board", "design", "resources", "clocks", "timing_met", "bitstream")
+    JSON_KEYS = ("board", "design", "resources", "clocks", "timing_met", "bitstream", "domains")
 
     def to_json(self):
         """The ``--json`` document."""
@@ -308,6 +314,9 @@ def build(board, design=None, *, output=None, seed=1, use_cache=True):
         if use_cache and summary_path.exists():
             summary = json.loads(summary_path.read_text())
             cached = True
+            if "domains" not in summary:  # built before the domains were counted
+                summary = _summarize(board, workdir)
+                summary_path.write_text(json.dumps(summary, indent=1))
         else:
             if workdir.exists():
                 shutil.rmtree(workdir)
@@ -325,7 +334,8 @@ def build(board, design=None, *, output=None, seed=1, use_cache=True):
                         clocks=summary["clocks"],
                         timing_met=all(c["fmax_mhz"] >= c["constraint_mhz"]
                                        for c in summary["clocks"]),
-                        bitstream=str(bitstream), cached=cached, key=key)
+                        bitstream=str(bitstream), domains=summary["domains"], cached=cached,
+                        key=key)
     (output / f"{design}.report.json").write_text(json.dumps(result.to_json(), indent=1) + "\n")
     return result
 
@@ -369,11 +379,166 @@ def _summarize(board, workdir):
     modules = json.loads((workdir / f"{TOP}.stat.json").read_text())["modules"]
     lut, ff, bram = device.count(cells_below(modules, f"\\{TOP}"))
     report = read_nextpnr_report(workdir / f"{TOP}.nextpnr.json")
+    domains, clock_domains = resources_by_domain(workdir / f"{TOP}.json", device,
+                                                 board.io_sites)
     return {
         "resources": {"lut": lut, "ff": ff, "bram": bram, "io": report.used(*board.io_sites)},
-        "clocks": [{"name": clock.name, "constraint_mhz": clock.constraint_mhz,
-                    "fmax_mhz": clock.fmax_mhz} for clock in report.clocks],
+        # a clock is named after its domain when the netlist tells it (nextpnr names the net)
+        "clocks": [{"name": clock_domains.get(clock.name.removeprefix("$glbnet$"), clock.name),
+                    "constraint_mhz": clock.constraint_mhz, "fmax_mhz": clock.fmax_mhz}
+                   for clock in report.clocks],
+        "domains": domains,
     }
+
+
+#: Clock inputs of the clocked cells of both families, by cell type (or type prefix): a cell
+#: belongs to the clock domain of the net on the first of them that is connected.
+CLOCK_PORTS = {"TRELLIS_FF": ("CLK",), "DP16KD": ("CLKB", "CLKA"), "TRELLIS_DPR16X4": ("WCK",),
+               "IDDRX1F": ("SCLK",), "ODDRX1F": ("SCLK",), "SB_DFF": ("C",),
+               "SB_RAM40_4K": ("RCLK", "WCLK"), "SB_SPRAM256KA": ("CLOCK",),
+               "SB_IO": ("INPUT_CLK", "OUTPUT_CLK")}
+
+
+def _clock_ports(cell_type):
+    for prefix, ports in CLOCK_PORTS.items():
+        if cell_type.startswith(prefix):
+            return ports
+    return ()
+
+#: Cells that are neither logic of a domain nor clocked: the PLL, the IO buffers (counted apart).
+_UNCOUNTED_CELLS = ("EHXPLLL", "SB_PLL40_CORE", "SB_PLL40_PAD", "$scopeinfo")
+
+#: Name of the domain whose clock has no name of its own (Amaranth calls ``sync``'s ``clk``).
+_DEFAULT_DOMAIN = "sync"
+
+
+def domain_of_clock_net(aliases):
+    """The Amaranth clock domain of a clock net, from its names in the netlist: ``eth0_rx`` for
+    a net also called ``core.mac_rx0.eth0_rx_clk``, ``sync`` for ``clk``; ``None`` if no name
+    looks like a clock."""
+    leaves = sorted({alias.rsplit(".", 1)[-1] for alias in aliases}, key=lambda n: (len(n), n))
+    for leaf in leaves:
+        if leaf.endswith("_clk") and not leaf.startswith("$"):
+            return leaf[:-len("_clk")]
+    if "clk" in leaves:
+        return _DEFAULT_DOMAIN
+    return None
+
+
+def resources_by_domain(netlist_path, device, io_cells):
+    """LUT / FF / BRAM / IO of every clock domain of a synthesized netlist (Yosys's JSON).
+
+    A flip-flop, block RAM, distributed RAM or DDR cell belongs to the domain of its clock; a
+    LUT (or carry cell) to the domain of the first clocked cell whose inputs it feeds, walking
+    back from every clocked cell through the logic; an IO buffer to the domain of the clocked
+    cell it connects to (through logic, or as its clock: an ``rx_clk`` pin counts in the domain
+    it clocks). Logic that feeds no clocked cell, and IO buffers that reach none, are in
+    ``"none"``. Counts are :meth:`slique.bench.synth.Device.count`'s.
+
+    Returns ``{domain: {"lut", "ff", "bram", "io"}}`` and ``{net name: domain}`` of every clock
+    net (under each of its names).
+    """
+    netlist = json.loads(Path(netlist_path).read_text())
+    module = next(module for module in netlist["modules"].values()
+                  if module.get("attributes", {}).get("top"))
+    cells = module["cells"]
+    aliases = {}
+    for name, net in module["netnames"].items():
+        for bit in net["bits"]:
+            aliases.setdefault(bit, []).append(name)
+
+    drivers, readers = {}, {}
+    for name, cell in cells.items():
+        directions = cell.get("port_directions", {})
+        for port, bits in cell["connections"].items():
+            for bit in bits:
+                if isinstance(bit, str):
+                    continue  # a constant
+                if directions.get(port) == "output":
+                    drivers[bit] = name
+                else:
+                    readers.setdefault(bit, []).append((name, port))
+
+    domain_of_bit = {}
+
+    def clock_of(cell):
+        for port in _clock_ports(cell["type"]):
+            bits = cell["connections"].get(port)
+            if bits and not isinstance(bits[0], str):
+                if bits[0] not in domain_of_bit:
+                    domain_of_bit[bits[0]] = domain_of_clock_net(aliases.get(bits[0], ())) or \
+                        sorted(aliases.get(bits[0], [f"net{bits[0]}"]), key=len)[0]
+                return domain_of_bit[bits[0]]
+        return None
+
+    domains = {}
+    clocked = []
+    for name, cell in cells.items():
+        if cell["type"] in io_cells or cell["type"] in _UNCOUNTED_CELLS:
+            continue
+        domain = clock_of(cell)
+        if domain is not None:
+            domains[name] = domain
+            clocked.append(name)
+    # the logic in front of each clocked cell, nearest first
+    frontier = list(clocked)
+    while frontier:
+        following = []
+        for name in frontier:
+            cell = cells[name]
+            directions = cell.get("port_directions", {})
+            for port, bits in cell["connections"].items():
+                if directions.get(port) == "output" or port in _clock_ports(cell["type"]):
+                    continue
+                for bit in bits:
+                    source = drivers.get(bit) if not isinstance(bit, str) else None
+                    if source is None or source in domains:
+                        continue
+                    if cells[source]["type"] in io_cells or \
+                            cells[source]["type"] in _UNCOUNTED_CELLS:
+                        continue
+                    domains[source] = domains[name]
+                    following.append(source)
+        frontier = following
+
+    io_domains = {}
+    for name, cell in cells.items():
+        if cell["type"] not in io_cells:
+            continue
+        for bits in cell["connections"].values():
+            for bit in bits:
+                if isinstance(bit, str):
+                    continue
+                neighbours = [(drivers[bit], None)] if bit in drivers else []
+                neighbours += readers.get(bit, [])
+                for neighbour, port in neighbours:
+                    if neighbour == name:
+                        continue
+                    if port in _clock_ports(cells[neighbour]["type"]):
+                        io_domains.setdefault(name, clock_of(cells[neighbour]))
+                    elif neighbour in domains:
+                        io_domains.setdefault(name, domains[neighbour])
+
+    cell_types = {}
+    for name, cell in cells.items():
+        if cell["type"] in io_cells or cell["type"] in _UNCOUNTED_CELLS:
+            continue
+        by_type = cell_types.setdefault(domains.get(name, "none"), {})
+        by_type[cell["type"]] = by_type.get(cell["type"], 0) + 1
+    ios = {}
+    for name, cell in cells.items():
+        if cell["type"] in io_cells:
+            domain = io_domains.get(name) or "none"
+            ios[domain] = ios.get(domain, 0) + 1
+    result = {}
+    for domain in sorted(set(cell_types) | set(ios), key=lambda d: (d == "none", d)):
+        lut, ff, bram = device.count(cell_types.get(domain, {}))
+        result[domain] = {"lut": lut, "ff": ff, "bram": bram, "io": ios.get(domain, 0)}
+    clock_names = {}
+    for bit, domain in domain_of_bit.items():
+        for alias in aliases.get(bit, ()):
+            clock_names[alias] = domain
+    return result, clock_names
 
 
 def find_programmer():
@@ -476,6 +641,9 @@ def _print_summary(result):
     print(f"{result.board} / {result.design}{' (cached)' if result.cached else ''}")
     print(f"  resources: {resources['lut']} LUT, {resources['ff']} FF, {resources['bram']} BRAM, "
           f"{resources['io']} IO")
+    for domain, used in (result.domains or {}).items():
+        print(f"    {domain}: {used['lut']} LUT, {used['ff']} FF, {used['bram']} BRAM, "
+              f"{used['io']} IO")
     for clock in result.clocks:
         verdict = "met" if clock["fmax_mhz"] >= clock["constraint_mhz"] else "NOT MET"
         print(f"  clock {clock['name']}: {clock['fmax_mhz']:.2f} MHz for "

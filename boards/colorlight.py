@@ -33,7 +33,7 @@ from amaranth.lib.wiring import In, Out
 
 from slique.hdl.flow_pipeline import FlowPipeline
 from slique.hdl.mac import FrameBuffer, MacRx, MacTx, PhyReset, RgmiiRx, RgmiiTx, RxOutcome, \
-    TxOutcome
+    SkidBuffer, TxOutcome
 from slique.hdl.mac.mac_rx import rx_counters_layout
 from slique.hdl.mac.mac_tx import tx_counters_layout
 from slique.hdl.registers import Register, RegisterMap
@@ -214,10 +214,17 @@ class ColorlightCore(wiring.Component):
                 outcomes.w_en.eq(mac_rx.outcome.valid),
                 outcomes.r_en.eq(1),
             ]
+            # the counters count from registers (one clock late): nothing in front of their
+            # adders but a flip-flop
             for outcome in RxOutcome:
-                m.d.comb += getattr(regs, counter_register_name("RX", port, outcome)).inc.eq(
+                m.d.sync += getattr(regs, counter_register_name("RX", port, outcome)).inc.eq(
                     outcomes.r_rdy & (outcomes.r_data == outcome))
-            receivers.append(frames)
+            # a skid buffer after the crossing: the pipeline's ready ends in its registers
+            m.submodules[f"rx_skid{port}"] = skid = SkidBuffer(mac_rx.o_stream.payload.shape())
+            m.d.comb += [skid.i_stream.payload.eq(frames.r_data),
+                         skid.i_stream.valid.eq(frames.r_rdy),
+                         frames.r_en.eq(skid.i_stream.ready)]
+            receivers.append(skid.o_stream)
 
         for port, frames in enumerate(receivers):
             out_port = 1 - port
@@ -225,9 +232,9 @@ class ColorlightCore(wiring.Component):
                                     demux_depth=self.demux_depth, flow_entries=1)
             m.submodules[f"flow{port}"] = pipeline
             m.d.comb += [
-                pipeline.i_stream.payload.eq(frames.r_data),
-                pipeline.i_stream.valid.eq(frames.r_rdy),
-                frames.r_en.eq(pipeline.i_stream.ready),
+                pipeline.i_stream.payload.eq(frames.payload),
+                pipeline.i_stream.valid.eq(frames.valid),
+                frames.ready.eq(pipeline.i_stream.ready),
                 pipeline.steady_depth.eq(regs.ADMISSION_STEADY.data),
                 pipeline.burst_depth.eq(regs.ADMISSION_BURST.data),
                 pipeline.bucket_capacity.eq(regs.ADMISSION_CAPACITY.data),
@@ -257,7 +264,7 @@ class ColorlightCore(wiring.Component):
                     getattr(rgmii_tx, f"tx_{name}")) for name in ("clk", "ctl", "data")]
                 m.d.comb += getattr(self, f"p{out_port}_tx_counters").eq(mac_tx.counters)
             for outcome in TxOutcome:
-                m.d.comb += getattr(regs, counter_register_name("TX", out_port, outcome)).inc.eq(
+                m.d.sync += getattr(regs, counter_register_name("TX", out_port, outcome)).inc.eq(
                     mac_tx.outcome.valid & (mac_tx.outcome.payload == outcome))
         return m
 

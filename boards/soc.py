@@ -61,7 +61,8 @@ class BridgeSoC(wiring.Component):
     def __init__(self, banks=(), *, divisor=DEFAULT_DIVISOR, max_burst=DEFAULT_MAX_BURST,
                  timeout=DEFAULT_TIMEOUT):
         self.bridge = UartBridge(divisor=divisor, max_burst=max_burst, timeout=timeout)
-        self.banks = [bank(BRIDGE_REGISTERS), *banks]
+        # latency 2: the bank decodes a registered request (125 MHz on the Colorlight's ECP5)
+        self.banks = [bank(BRIDGE_REGISTERS, latency=2), *banks]
         if len(self.banks) > 1 << (ADDR_WIDTH - BANK_ADDR_WIDTH):
             raise ValueError(f"At most {1 << (ADDR_WIDTH - BANK_ADDR_WIDTH)} banks, not "
                              f"{len(self.banks)}")

@@ -240,9 +240,14 @@ def _rc(m, field, ports, *, hit, read, whole, **_):
     # The clearing read only selects, at the end: the adder and its saturation see the count
     # and the events alone, not the address decoder (events in the clearing cycle are kept,
     # and fit, since ``inc`` is no wider than the field).
-    total = Signal(field.width + 1, name=f"{field.name}_total")
-    m.d.comb += total.eq(ports.data + ports.inc)
-    saturated = Mux(total[-1], field.maximum, total[:-1])
+    if field.inc_width == 1:
+        # A strobe: the count moves on unless it is at its maximum, which is compared beside
+        # the adder rather than after it (one multiplexer less behind the carry chain).
+        saturated = (ports.data + (ports.inc & (ports.data != field.maximum)))[:field.width]
+    else:
+        total = Signal(field.width + 1, name=f"{field.name}_total")
+        m.d.comb += total.eq(ports.data + ports.inc)
+        saturated = Mux(total[-1], field.maximum, total[:-1])
     m.d.sync += ports.data.eq(Mux(read & hit & whole, ports.inc, saturated))
     return ports.data
 

@@ -52,10 +52,11 @@ give 12 Mbaud at 4 clocks a bit), left for later.
 
 Events
 ======
-``frame_done`` is valid for one cycle per reply, with its :class:`Status`, as the last byte of
-the reply is taken by the transmitter; ``stray_byte`` for one cycle per byte that is not part
-of a frame (:class:`StrayByte`: ``GARBAGE`` while hunting, ``LINE_FRAMING`` for a framing
-error while hunting, ``DROPPED`` while the bridge checks, executes or replies). The two may
+``frame_done`` is valid for one cycle per reply, with its :class:`Status`, in the clock after
+the last byte of the reply is taken by the transmitter; ``stray_byte`` for one cycle per byte
+that is not part of a frame, in the clock after it arrives (:class:`StrayByte`: ``GARBAGE``
+while hunting, ``LINE_FRAMING`` for a framing error while hunting, ``DROPPED`` while the bridge
+checks, executes or replies). The two may
 fire in the same cycle. So ``frames started == replies == frame_done beats``, and ``bytes on
 the line == bytes in frames + stray_byte beats`` (the receiver is always read: it never
 overruns).
@@ -222,9 +223,17 @@ class UartBridge(wiring.Component):
         m.d.comb += [receiver.rx.eq(self.rx), self.tx.eq(transmitter.tx)]
         m.submodules.rx_crc = rx_crc = CRC.create()
         m.submodules.tx_crc = tx_crc = CRC.create()
-        m.submodules.buffer = buffer = Memory(shape=32, depth=self.max_burst, init=[])
+        m.submodules.buffer = buffer = Memory(shape=32, depth=self.max_burst, init=[],
+                                              attrs={"no_rw_check": 1})
         write_port = buffer.write_port()
-        read_port = buffer.read_port(transparent_for=())
+        # A combinational read port into a flip-flop (which Yosys merges into the block RAM's
+        # read register), then a second flip-flop, so that no logic follows the memory's slow
+        # output: a word is in `staged` two clocks after its address. The memory is never read
+        # in a clock it is written where the word matters, hence no collision logic.
+        read_port = buffer.read_port(domain="comb")
+        fetched = Signal(32)
+        staged = Signal(32)
+        m.d.sync += [fetched.eq(read_port.data), staged.eq(fetched)]
 
         byte = receiver.o_stream.payload
         arrived = Signal()  # a byte is taken from the receiver this cycle (it always is)
@@ -237,17 +246,45 @@ class UartBridge(wiring.Component):
         word = Signal(32)            # write data being assembled, or read data being sent
         byte_index = Signal(2)       # byte of the word
         word_index = Signal(range(self.max_burst + 1))
+        # The read port always points at word_index, and the write port is driven from
+        # registers (a word is written in the clock after it is complete), so that no state
+        # decoder or bus multiplexer sits in front of the memory's slow address and data setup.
+        store = Signal()
+        store_address = Signal(range(self.max_burst))
+        store_data = Signal(32)
+        m.d.comb += [read_port.addr.eq(word_index), write_port.addr.eq(store_address),
+                     write_port.data.eq(store_data), write_port.en.eq(store)]
+        m.d.sync += store.eq(0)
+
+        def store_word(value):
+            m.d.sync += [store.eq(1), store_address.eq(word_index), store_data.eq(value)]
         status = Signal(Status)
         done = Signal(8)
         silence = Signal(range(self.timeout + 1))
         bus_wait = Signal(range(self.bus_timeout + 1))
+        # The bus request comes from registers (set up in FETCH and LOAD), so that the banks'
+        # decoders start from flip-flops (125 MHz on the ECP5).
+        bus_active = Signal()
+        bus_address = Signal(ADDR_WIDTH)
         writing = opcode[0]
         fixed = opcode[1]
 
-        m.d.comb += self.frame_done.payload.eq(status)
-        frame_event = self.frame_done.valid
-        byte_event = self.stray_byte.valid
-        byte_event_kind = self.stray_byte.payload
+        m.d.comb += [
+            self.bus.cyc.eq(bus_active),
+            self.bus.stb.eq(bus_active),
+            self.bus.we.eq(writing),
+            self.bus.sel.eq(0b1111),
+            self.bus.adr.eq(bus_address),
+            self.bus.dat_w.eq(staged),
+        ]
+        # The events leave through registers (one clock late), so that the counters they feed
+        # start from flip-flops.
+        frame_event = Signal()
+        byte_event = Signal()
+        byte_event_kind = Signal(StrayByte)
+        m.d.sync += [self.frame_done.valid.eq(frame_event), self.frame_done.payload.eq(status),
+                     self.stray_byte.valid.eq(byte_event),
+                     self.stray_byte.payload.eq(byte_event_kind)]
 
         def fail(reason):
             m.d.sync += [status.eq(reason), done.eq(0)]
@@ -330,8 +367,7 @@ class UartBridge(wiring.Component):
                     assembled = Cat(value, word[:24])
                     m.d.sync += [word.eq(assembled), byte_index.eq(byte_index + 1)]
                     with m.If(byte_index == 3):
-                        m.d.comb += [write_port.addr.eq(word_index), write_port.data.eq(assembled),
-                                     write_port.en.eq(1)]
+                        store_word(assembled)
                         m.d.sync += word_index.eq(word_index + 1)
                         with m.If(word_index == count - 1):
                             m.next = "CRC_H"
@@ -355,28 +391,25 @@ class UartBridge(wiring.Component):
                 with m.Else():
                     fail(Status.BAD_CRC)
 
-            with m.State("FETCH"):  # the buffer's read port shows word_index next cycle
+            with m.State("FETCH"):  # the buffer's word at word_index is in `staged` in ACCESS
                 drop_while_busy(m, arrived, byte_event, byte_event_kind)
-                m.d.comb += read_port.addr.eq(word_index)
-                m.d.sync += bus_wait.eq(0)
+                m.d.sync += [bus_wait.eq(0),
+                             bus_address.eq(Mux(fixed, address, address + word_index))]
+                m.next = "LOAD"
+
+            with m.State("LOAD"):
+                drop_while_busy(m, arrived, byte_event, byte_event_kind)
+                m.d.sync += bus_active.eq(1)
                 m.next = "ACCESS"
 
             with m.State("ACCESS"):
                 drop_while_busy(m, arrived, byte_event, byte_event_kind)
-                m.d.comb += [
-                    read_port.addr.eq(word_index),
-                    self.bus.cyc.eq(1),
-                    self.bus.stb.eq(1),
-                    self.bus.we.eq(writing),
-                    self.bus.sel.eq(0b1111),
-                    self.bus.adr.eq(Mux(fixed, address, address + word_index)),
-                    self.bus.dat_w.eq(read_port.data),
-                ]
                 m.d.sync += bus_wait.eq(bus_wait + 1)
+                with m.If(self.bus.ack | self.bus.err | (bus_wait == self.bus_timeout - 1)):
+                    m.d.sync += bus_active.eq(0)
                 with m.If(self.bus.ack):
                     with m.If(~writing):
-                        m.d.comb += [write_port.addr.eq(word_index),
-                                     write_port.data.eq(self.bus.dat_r), write_port.en.eq(1)]
+                        store_word(self.bus.dat_r)
                     m.d.sync += [word_index.eq(word_index + 1), done.eq(done + 1)]
                     with m.If(word_index == count - 1):
                         m.next = "REPLY_START"
@@ -430,13 +463,14 @@ class UartBridge(wiring.Component):
                 send(done, after_done)
             with m.State("REPLY_LOAD"):
                 drop_while_busy(m, arrived, byte_event, byte_event_kind)
-                m.d.comb += read_port.addr.eq(word_index)
                 m.d.sync += byte_index.eq(0)
+                m.next = "REPLY_WAIT"
+            with m.State("REPLY_WAIT"):
+                drop_while_busy(m, arrived, byte_event, byte_event_kind)
                 m.next = "REPLY_WORD"
             with m.State("REPLY_WORD"):
                 drop_while_busy(m, arrived, byte_event, byte_event_kind)
-                m.d.comb += read_port.addr.eq(word_index)
-                m.d.sync += word.eq(read_port.data)
+                m.d.sync += word.eq(staged)
                 m.next = "REPLY_DATA"
             with m.State("REPLY_DATA"):
                 drop_while_busy(m, arrived, byte_event, byte_event_kind)

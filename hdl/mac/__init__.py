@@ -7,7 +7,8 @@ from .mac_rx import MacRx, RxOutcome
 from .mac_tx import MacTx, TxOutcome
 from .phy_reset import PhyReset
 from .frame_buffer import FrameBuffer
+from .skid_buffer import SkidBuffer
 
 
 __all__ = ["GMII_RX_LAYOUT", "GMII_TX_LAYOUT", "RgmiiRx", "RgmiiTx", "MacRx", "RxOutcome",
-           "MacTx", "TxOutcome", "PhyReset", "FrameBuffer"]
+           "MacTx", "TxOutcome", "PhyReset", "FrameBuffer", "SkidBuffer"]

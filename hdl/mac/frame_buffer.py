@@ -1,73 +1,39 @@
-"""Whole frames only: a store-and-forward buffer in front of the transmit MAC."""
+"""Whole frames only: the store-and-forward buffer of the receive MAC and of the transmit side."""
 
 from amaranth import *
-from amaranth.lib import stream, wiring
+from amaranth.lib import data, stream, wiring
+from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
-from ..dma.frame_fifo import FrameFIFO
 from ..packet import packet_layout
 
 
-__all__ = ["FrameBuffer", "connect_frame_output"]
-
-
-class _SkidRegister:
-    """Two flip-flop stages between a producer and a consumer: ``ready`` towards the producer
-    is a register (low only while the second stage holds a word), the data goes from one
-    flip-flop to the next (no memory in between), and one word a clock flows when the
-    consumer takes one a clock."""
-
-    def __init__(self, m, width):
-        self.i_data, self.i_valid, self.i_ready = Signal(width), Signal(), Signal()
-        self.o_data, self.o_valid, self.o_ready = Signal(width), Signal(), Signal()
-        skid, skid_valid = Signal(width), Signal()
-        m.d.comb += self.i_ready.eq(~skid_valid)
-        with m.If(self.i_valid & self.i_ready):
-            with m.If(self.o_valid & ~self.o_ready):
-                m.d.sync += [skid.eq(self.i_data), skid_valid.eq(1)]
-            with m.Else():
-                m.d.sync += [self.o_data.eq(self.i_data), self.o_valid.eq(1)]
-        with m.Elif(self.o_ready | ~self.o_valid):
-            m.d.sync += [self.o_data.eq(skid), self.o_valid.eq(skid_valid),
-                         skid_valid.eq(0)]
-
-
-def connect_frame_output(m, buffer, o_stream):
-    """Drive the packet stream ``o_stream`` from a :class:`FrameFIFO` ``buffer``'s committed
-    words (``first`` made from the ``last`` before it) and take each frame's length with its
-    first word. The words go through two flip-flop stages (a skid register), so that
-    ``o_stream.ready`` reaches no further than a register and the memory's output goes
-    straight into flip-flops (both long paths at 125 MHz on the ECP5 otherwise); one word a
-    clock still flows, without gaps, while the consumer takes one a clock."""
-    register = _SkidRegister(m, 9)
-    first = Signal(init=1)          # the next word taken from the buffer starts a frame
-    output_first = Signal(init=1)   # the next word on o_stream starts a frame
-    taken = buffer.r_stream.valid & buffer.r_stream.ready
-    popped = o_stream.valid & o_stream.ready
-    m.d.comb += [
-        register.i_data.eq(Cat(buffer.r_stream.payload.data, buffer.r_stream.payload.last)),
-        register.i_valid.eq(buffer.r_stream.valid),
-        buffer.r_stream.ready.eq(register.i_ready),
-        # the length is taken with the first word (from a register, not the memory's output)
-        buffer.length_stream.ready.eq(taken & first),
-        o_stream.valid.eq(register.o_valid),
-        o_stream.payload.data.eq(register.o_data[:8]),
-        o_stream.payload.last.eq(register.o_data[8]),
-        o_stream.payload.first.eq(output_first),
-        register.o_ready.eq(o_stream.ready),
-    ]
-    with m.If(taken):
-        m.d.sync += first.eq(buffer.r_stream.payload.last)
-    with m.If(popped):
-        m.d.sync += output_first.eq(register.o_data[8])
+__all__ = ["FrameBuffer"]
 
 
 class FrameBuffer(wiring.Component):
     """Holds each frame of ``i_stream`` until its ``last`` byte is in, then lets it out on
     ``o_stream`` without a gap, which :class:`~slique.hdl.mac.MacTx` needs (it cannot pause a
-    frame on the wire). Nothing is dropped: ``i_stream`` waits while the buffer is full, so
-    every frame must fit (``depth`` bytes at least as long as the longest frame; the receive
-    MAC upstream delivers none longer than its ``max_length``).
+    frame on the wire); a frame being written can be forgotten with ``discard``, which
+    :class:`~slique.hdl.mac.MacRx` does with a frame whose outcome is not ``GOOD``.
+
+    Nothing is dropped: ``i_stream`` waits while the buffer is full, so every frame must fit
+    (``depth`` bytes, more than the longest frame; the receive MAC upstream delivers none
+    longer than its ``max_length``).
+
+    Made for 125 MHz on the ECP5, where a block RAM's output takes some 6 ns to appear: every
+    path of the buffer starts and ends in a flip-flop or in the memory, with at most one LUT
+    after the memory's output and the consumer's ``ready`` reaching only the output queue.
+
+    - ``i_stream.ready`` (``room``) is a register: high when at least two words were free at
+      the last clock edge (one word at most is written a clock, so one is free now).
+    - The memory is read ahead of the consumer into a queue of :data:`OUTPUT_QUEUE` flip-flop
+      words: a committed word is fetched when the queue has room for it counting the words
+      already in flight (three clocks from the fetch to the queue), and the memory's output
+      goes into a flip-flop without logic in between (the memory carries Yosys's
+      ``no_rw_check``: a word is never fetched in the clock it is written, so no collision
+      logic is needed). ``o_stream`` comes out of the queue, one word a clock without gaps
+      while the consumer takes one a clock.
 
     Parameters
     ----------
@@ -77,36 +43,101 @@ class FrameBuffer(wiring.Component):
     Attributes
     ----------
     i_stream : ``In(stream.Signature(packet_layout(8)))``
+        ``first`` is not looked at: a frame ends with ``last``.
     o_stream : ``Out(stream.Signature(packet_layout(8)))``
+    room : ``Out(1)``
+        ``i_stream.ready``: a byte can be written in this clock.
+    discard : ``In(1)``
+        Forget the frame being written (the bytes since the last ``last``), a byte written in
+        the same clock included.
     """
 
+    #: Words of the flip-flop queue between the memory and ``o_stream``.
+    OUTPUT_QUEUE = 4
+
     def __init__(self, *, depth=2048):
+        if depth < 4 or depth & (depth - 1):
+            raise ValueError(f"depth must be a power of two >= 4, not {depth!r}")
         self.depth = depth
-        self._buffer = FrameFIFO(data_width=8, depth=depth, length_width=16, frames=16)
         super().__init__({"i_stream": In(stream.Signature(packet_layout(8))),
-                          "o_stream": Out(stream.Signature(packet_layout(8)))})
+                          "o_stream": Out(stream.Signature(packet_layout(8))),
+                          "room": Out(1), "discard": In(1)})
 
     def elaborate(self, platform):
         m = Module()
-        m.submodules.buffer = buffer = self._buffer
-        # a skid register in front, so that i_stream.ready comes from a register
-        incoming = _SkidRegister(m, 9)
+        depth = self.depth
+        pointer_width = depth.bit_length()  # one bit more than an index: full != empty
+        word_layout = data.StructLayout({"data": 8, "last": 1})
+        # No collision logic: the memory reads the word being written only when it is empty
+        # (it is never full), and then the word read is not fetched.
+        m.submodules.memory = memory = Memory(shape=word_layout, depth=depth, init=[],
+                                              attrs={"no_rw_check": 1})
+        write_port = memory.write_port()
+        # A combinational read port into a flip-flop, which Yosys merges into the block RAM's
+        # own read register: the ``no_rw_check`` then applies (it does not to a read port
+        # written as synchronous, which Yosys wraps in collision logic).
+        read_port = memory.read_port(domain="comb")
+
+        write = Signal(pointer_width)       # next word written
+        committed = Signal(pointer_width)   # end of the last whole frame
+        read = Signal(pointer_width)        # next word fetched
+
+        # Writing: room from the pointers at the last edge.
+        pushed = Signal()
         m.d.comb += [
-            incoming.i_data.eq(Cat(self.i_stream.payload.data, self.i_stream.payload.last)),
-            incoming.i_valid.eq(self.i_stream.valid),
-            self.i_stream.ready.eq(incoming.i_ready),
+            self.i_stream.ready.eq(self.room),
+            pushed.eq(self.i_stream.valid & self.room),
+            write_port.addr.eq(write[:-1]),
+            write_port.data.data.eq(self.i_stream.payload.data),
+            write_port.data.last.eq(self.i_stream.payload.last),
+            write_port.en.eq(pushed),
         ]
-        length = Signal(16)
-        word = buffer.w_stream.payload
-        last = incoming.o_data[8]
+        m.d.sync += self.room.eq((write - read)[:pointer_width] <= depth - 2)
+        with m.If(self.discard):
+            m.d.sync += write.eq(committed)
+        with m.Elif(pushed):
+            m.d.sync += write.eq(write + 1)
+            with m.If(self.i_stream.payload.last):
+                m.d.sync += committed.eq(write + 1)
+
+        # Reading ahead: the memory reads the word at `read` at every edge; a fetched word is
+        # on the memory's output in the next clock, in a flip-flop of its own (next to the
+        # memory, one destination) in the clock after, and enters the queue at the next edge.
+        queue = Array(Signal(word_layout, name=f"queue{index}")
+                      for index in range(self.OUTPUT_QUEUE))
+        queue_write = Signal(range(2 * self.OUTPUT_QUEUE))  # one bit more: full != empty
+        queue_read = Signal(range(2 * self.OUTPUT_QUEUE))
+        claimed = Signal(range(self.OUTPUT_QUEUE + 1))      # words in flight or queued
+        fetch = Signal()
+        fetched = Signal()
+        arriving = Signal()
+        popped = Signal()
+        memory_output = Signal(word_layout)  # the memory's read register
+        staged = Signal(word_layout)
+        m.d.sync += [memory_output.eq(read_port.data), staged.eq(memory_output)]
         m.d.comb += [
-            buffer.w_stream.valid.eq(incoming.o_valid),
-            incoming.o_ready.eq(buffer.w_stream.ready),
-            word.data.eq(incoming.o_data[:8]),
-            word.last.eq(last),
-            word.length.eq(length + 1),
+            read_port.addr.eq(read[:-1]),
+            fetch.eq((read != committed) & (claimed != self.OUTPUT_QUEUE)),
+            popped.eq(self.o_stream.valid & self.o_stream.ready),
         ]
-        with m.If(buffer.w_stream.valid & buffer.w_stream.ready):
-            m.d.sync += length.eq(Mux(last, 0, length + 1))
-        connect_frame_output(m, buffer, self.o_stream)
+        m.d.sync += [fetched.eq(fetch), arriving.eq(fetched),
+                     claimed.eq(claimed + fetch - popped)]
+        with m.If(fetch):
+            m.d.sync += read.eq(read + 1)
+        for index in range(self.OUTPUT_QUEUE):
+            with m.If(arriving & (queue_write[:-1] == index)):
+                m.d.sync += queue[index].eq(staged)
+        with m.If(arriving):
+            m.d.sync += queue_write.eq(queue_write + 1)
+
+        head = queue[queue_read[:-1]]
+        output_first = Signal(init=1)   # the next word on o_stream starts a frame
+        m.d.comb += [
+            self.o_stream.valid.eq(queue_read != queue_write),
+            self.o_stream.payload.data.eq(head.data),
+            self.o_stream.payload.last.eq(head.last),
+            self.o_stream.payload.first.eq(output_first),
+        ]
+        with m.If(popped):
+            m.d.sync += [queue_read.eq(queue_read + 1), output_first.eq(head.last)]
         return m

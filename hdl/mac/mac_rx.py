@@ -7,9 +7,8 @@ from amaranth.lib import data, stream, wiring
 from amaranth.lib.crc import Processor
 from amaranth.lib.wiring import In, Out
 
-from ..dma.frame_fifo import FrameFIFO
 from ..packet import packet_layout
-from .frame_buffer import connect_frame_output
+from .frame_buffer import FrameBuffer
 from .gmii import (FCS_CRC, FCS_LENGTH, GMII_RX_LAYOUT, MAX_FRAME_LENGTH, MIN_FRAME_LENGTH,
                    PREAMBLE_BYTE, SFD_BYTE, count_outcomes, outcome_counters_layout)
 
@@ -53,10 +52,11 @@ class MacRx(wiring.Component):
     and the length, and delivers the good frames whole on ``o_stream``.
 
     Frames are stored as they arrive in a store-and-forward buffer
-    (:class:`slique.hdl.dma.frame_fifo.FrameFIFO`), four bytes behind the wire (a five-byte
-    delay line holds back the FCS and the frame's final byte, which carries ``last``); when
-    RX_DV falls the frame is committed if its outcome is ``GOOD`` and undone otherwise, so
-    nothing of a bad frame ever reaches ``o_stream``. The wire does not wait: a frame that
+    (:class:`~slique.hdl.mac.FrameBuffer`), four bytes behind the wire (a five-byte delay line
+    holds back the FCS and the frame's final byte, which carries ``last``); when RX_DV falls
+    the frame's outcome is decided, and in the next clock the frame is committed if it is
+    ``GOOD`` (its final byte written) and discarded otherwise, so nothing of a bad frame ever
+    reaches ``o_stream``. The wire does not wait: a frame that
     finds the buffer full is undone and counted as ``OVERFLOW``; bytes beyond ``max_length``
     are not stored.
 
@@ -70,7 +70,9 @@ class MacRx(wiring.Component):
     max_length : int
         Longest frame accepted, FCS included (1522: 1518 plus an 802.1Q tag).
     buffer_depth : int
-        Bytes of the receive buffer, a power of two, at least ``max_length``.
+        Bytes of the receive buffer, a power of two, at least ``max_length`` (a frame is
+        stored without its FCS); 2048 by default, one ECP5 block RAM (two would put a
+        multiplexer after the memory's output).
     counter_width : int
         Bits of each saturating counter.
 
@@ -86,7 +88,7 @@ class MacRx(wiring.Component):
         Sets every counter to zero (an outcome in the same cycle is not counted).
     """
 
-    def __init__(self, *, max_length=MAX_FRAME_LENGTH, buffer_depth=4096, counter_width=32):
+    def __init__(self, *, max_length=MAX_FRAME_LENGTH, buffer_depth=2048, counter_width=32):
         if not MIN_FRAME_LENGTH <= max_length:
             raise ValueError(f"max_length must be at least {MIN_FRAME_LENGTH}, not {max_length}")
         if buffer_depth < max_length or buffer_depth & (buffer_depth - 1):
@@ -106,35 +108,44 @@ class MacRx(wiring.Component):
     def elaborate(self, platform):
         m = Module()
         m.submodules.crc = crc = Processor(FCS_CRC)
-        m.submodules.buffer = buffer = FrameFIFO(data_width=8, depth=self.buffer_depth,
-                                                 length_width=16, frames=16)
+        m.submodules.buffer = buffer = FrameBuffer(depth=self.buffer_depth)
         beat = self.gmii
         delay = Signal(data.ArrayLayout(8, FCS_LENGTH + 1))  # [0] newest
         held = Signal(range(FCS_LENGTH + 2))
         count = Signal(range(self.max_length + 2))          # bytes after the SFD, saturating
+        # comparisons of count, kept in registers (updated with it) for 125 MHz
+        oversize = Signal()                     # count > max_length
+        at_limit = Signal()                     # count >= max_length
+        short = Signal()                        # count < MIN_FRAME_LENGTH
         phy_error = Signal()
         overflow = Signal()
-        oversize = count > self.max_length
-        # room for a word in this clock, from a register: at most one word is written a clock,
-        # so two free words at the last edge leave at least one now
-        room = Signal()
-        m.d.sync += room.eq(buffer.free >= 2)
+        room = buffer.room  # for a byte in this clock, from a register
 
-        word = buffer.w_stream.payload
+        word = buffer.i_stream.payload
         m.d.comb += [crc.data.eq(beat.data), word.data.eq(delay[FCS_LENGTH])]
+        wiring.connect(m, wiring.flipped(self.o_stream), buffer.o_stream)
         m.d.sync += self.outcome.valid.eq(0)
 
-        def finish(outcome, *, commit=False):
-            m.d.comb += [buffer.w_stream.valid.eq(1), word.last.eq(1), word.abort.eq(not commit),
-                         word.length.eq(count - FCS_LENGTH)]
+        def finish(outcome):
             m.d.sync += [self.outcome.valid.eq(1), self.outcome.payload.eq(outcome)]
             m.next = "IDLE"
+
+        # In the clock after RX_DV falls, from the outcome's register: a good frame's final
+        # byte (still in the delay line) is written with ``last``, which commits the frame (a
+        # word was free when the outcome was decided, and nothing was written since); any
+        # other outcome discards what was written. No byte of the next burst is written yet:
+        # the delay line must fill first.
+        with m.If(self.outcome.valid):
+            with m.If(self.outcome.payload == RxOutcome.GOOD):
+                m.d.comb += [buffer.i_stream.valid.eq(1), word.last.eq(1)]
+            with m.Else():
+                m.d.comb += buffer.discard.eq(1)
 
         with m.FSM():
             with m.State("IDLE"):
                 m.d.comb += crc.start.eq(1)
                 m.d.sync += [phy_error.eq(beat.dv & beat.er), overflow.eq(0), count.eq(0),
-                             held.eq(0)]
+                             oversize.eq(0), at_limit.eq(0), short.eq(1), held.eq(0)]
                 with m.If(beat.dv):
                     with m.If(beat.data == SFD_BYTE):
                         m.next = "DATA"
@@ -162,11 +173,14 @@ class MacRx(wiring.Component):
                         delay.eq(Cat(beat.data, delay.as_value()[:-8])),
                         held.eq(Mux(held == FCS_LENGTH + 1, held, held + 1)),
                         count.eq(Mux(oversize, count, count + 1)),
+                        # the comparisons of the count after this byte
+                        oversize.eq(oversize | (count >= self.max_length)),
+                        at_limit.eq(at_limit | (count >= self.max_length - 1)),
+                        short.eq(count < MIN_FRAME_LENGTH - 1),
                     ]
-                    with m.If((held == FCS_LENGTH + 1) & ~oversize & ~overflow &
-                              (count < self.max_length)):
+                    with m.If((held == FCS_LENGTH + 1) & ~oversize & ~overflow & ~at_limit):
                         with m.If(room):
-                            m.d.comb += buffer.w_stream.valid.eq(1)
+                            m.d.comb += buffer.i_stream.valid.eq(1)
                         with m.Else():
                             m.d.sync += overflow.eq(1)
                 with m.Else():
@@ -174,17 +188,15 @@ class MacRx(wiring.Component):
                         finish(RxOutcome.PHY_ERROR)
                     with m.Elif(oversize):
                         finish(RxOutcome.OVERSIZE)
-                    with m.Elif(count < MIN_FRAME_LENGTH):
+                    with m.Elif(short):
                         finish(RxOutcome.RUNT)
                     with m.Elif(~crc.match_detected):
                         finish(RxOutcome.BAD_FCS)
-                    with m.Elif(overflow | ~room | ~buffer.commit_ready):
+                    with m.Elif(overflow | ~room):
                         finish(RxOutcome.OVERFLOW)
                     with m.Else():
-                        finish(RxOutcome.GOOD, commit=True)
+                        finish(RxOutcome.GOOD)
 
         # counters
         count_outcomes(m, RxOutcome, self.outcome, self.counters, self.clear)
-
-        connect_frame_output(m, buffer, self.o_stream)
         return m

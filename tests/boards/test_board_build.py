@@ -6,7 +6,7 @@ import stat
 
 import pytest
 
-from slique.bench.synth import read_nextpnr_report
+from slique.bench.synth import DEVICES, read_nextpnr_report
 from slique.boards import build as board_build
 from slique.cli import main
 
@@ -24,7 +24,7 @@ def test_icebreaker_blinky_builds_meets_timing_and_is_cached(tmp_path, private_c
     document = json.loads(capsys.readouterr().out)
     assert status == 0
     assert list(document) == ["board", "design", "resources", "clocks", "timing_met",
-                              "bitstream"]
+                              "bitstream", "domains"]
     assert (document["board"], document["design"]) == ("icebreaker", "blinky")
     assert list(document["resources"]) == ["lut", "ff", "bram", "io"]
     resources = document["resources"]
@@ -33,7 +33,12 @@ def test_icebreaker_blinky_builds_meets_timing_and_is_cached(tmp_path, private_c
     assert resources["io"] == 2
     [clock] = document["clocks"]
     assert list(clock) == ["name", "constraint_mhz", "fmax_mhz"]
+    assert clock["name"] == "sync"
     assert clock["constraint_mhz"] == 12.0 and clock["fmax_mhz"] > 12.0
+    # one clock domain: every flip-flop in it, the pins split between it and none
+    assert document["domains"]["sync"]["ff"] == resources["ff"]
+    assert sum(domain["lut"] for domain in document["domains"].values()) == resources["lut"]
+    assert sum(domain["io"] for domain in document["domains"].values()) == resources["io"]
     assert document["timing_met"] is True
     bitstream = output / "blinky.bin"
     assert document["bitstream"] == str(bitstream)
@@ -60,6 +65,46 @@ def test_nextpnr_report_is_read_per_clock(tmp_path):
     assert [(c.name, c.fmax_mhz, c.constraint_mhz, c.met) for c in report.clocks] == \
         [("sync", 50.12, 12.0, True), ("uart", 9.5, 12.0, False)]
     assert report.used("SB_IO") == 3 and report.used("TRELLIS_IO") == 0
+
+
+def _netlist_cell(cell_type, inputs, outputs):
+    connections = {**inputs, **outputs}
+    directions = {**{port: "input" for port in inputs}, **{port: "output" for port in outputs}}
+    return {"type": cell_type, "connections": connections, "port_directions": directions}
+
+
+def test_resources_are_counted_per_clock_domain(tmp_path):
+    # pin -> LUT -> FF (rx domain) -> LUT -> FF (sync) -> pin; a block RAM in sync; a LUT that
+    # feeds only a pin; clock nets named as Amaranth names them
+    cells = {
+        "rx_pin": _netlist_cell("TRELLIS_IO", {}, {"O": [10]}),
+        "clk_pin": _netlist_cell("TRELLIS_IO", {}, {"O": [2]}),
+        "in_lut": _netlist_cell("LUT4", {"A": [10], "B": ["0"], "C": ["0"], "D": ["0"]},
+                                {"Z": [11]}),
+        "rx_ff": _netlist_cell("TRELLIS_FF", {"CLK": [2], "DI": [11]}, {"Q": [12]}),
+        "cross": _netlist_cell("CCU2C", {"A0": [12]}, {"S0": [13]}),
+        "sync_ff": _netlist_cell("TRELLIS_FF", {"CLK": [1], "DI": [13]}, {"Q": [14]}),
+        "ram": _netlist_cell("DP16KD", {"CLKA": [1], "CLKB": [1], "DIA0": [14]}, {"DOB0": [15]}),
+        "out_lut": _netlist_cell("LUT4", {"A": [14], "B": ["0"], "C": ["0"], "D": ["0"]},
+                                 {"Z": [16]}),
+        "out_pin": _netlist_cell("TRELLIS_IO", {"I": [14]}, {}),
+        "lone_pin": _netlist_cell("TRELLIS_IO", {"I": [16]}, {}),
+    }
+    netnames = {"clk": {"bits": [1]}, "core.rx_reset.async_ff_clk": {"bits": [2]},
+                "core.mac.eth0_rx_clk": {"bits": [2]}, "data": {"bits": [10, 11]}}
+    path = tmp_path / "top.json"
+    path.write_text(json.dumps({"modules": {"top": {
+        "attributes": {"top": "1"}, "cells": cells, "netnames": netnames}}}))
+    domains, clocks = board_build.resources_by_domain(path, DEVICES["ecp5"], ("TRELLIS_IO",))
+    assert domains == {
+        "eth0_rx": {"lut": 1, "ff": 1, "bram": 0, "io": 2},   # in_lut; rx_ff; rx and clock pins
+        "sync": {"lut": 2, "ff": 1, "bram": 1, "io": 1},      # the carry cell is two LUTs
+        "none": {"lut": 1, "ff": 0, "bram": 0, "io": 1},      # out_lut and lone_pin
+    }
+    assert clocks == {"clk": "sync", "core.rx_reset.async_ff_clk": "eth0_rx",
+                      "core.mac.eth0_rx_clk": "eth0_rx"}
+    assert board_build.domain_of_clock_net(["x.async_ff_clk", "core.eth1_rx_clk"]) == "eth1_rx"
+    assert board_build.domain_of_clock_net(["data"]) is None
 
 
 def test_timing_not_met_fails_with_the_clock_named(tmp_path, monkeypatch, capsys):
