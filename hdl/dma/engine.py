@@ -152,13 +152,15 @@ class DmaEngine(wiring.Component):
         self._rx_demux(m, rx_queues, events)
 
         # counters: several queues may count in one cycle; a small accumulator per counter
-        # passes the events on as fast as the counter's increment width allows
+        # passes the events on as fast as the counter's increment width allows. Events reach
+        # the counters a cycle late (two when merged): the queues' event logic and the
+        # counters' adders are never in one cycle (a read cannot tell the difference)
         for name, sources in {**events, **octets}.items():
             port = getattr(bank, name).inc
             if not sources:
                 m.d.comb += port.eq(0)
             elif len(sources) == 1 and len(Value.cast(sources[0])) <= len(port):
-                m.d.comb += port.eq(sources[0])
+                m.d.sync += port.eq(sources[0])
             else:
                 _merge_events(m, name, sources, port)
         m.d.comb += [bank.GOTCH.r_data.eq(0), bank.GORCH.r_data.eq(0)]
@@ -244,13 +246,14 @@ class DmaEngine(wiring.Component):
 
 def _merge_events(m, name, sources, port):
     """Drive a counter's ``inc`` with the events of ``sources`` (one value per cycle each):
-    what does not fit in the increment width waits in an accumulator, nothing is lost."""
+    what does not fit in the increment width waits in an accumulator, nothing is lost. The
+    events' sum is registered, and so is ``inc``: events reach the counter two cycles late."""
     total_width = max(len(port), max(len(Value.cast(source)) for source in sources)) + 8
     pending = Signal(total_width, name=f"{name}_pending")
     arriving = Signal(total_width, name=f"{name}_arriving")
-    m.d.comb += arriving.eq(sum(Value.cast(source) for source in sources))
-    available = pending + arriving
+    m.d.sync += arriving.eq(sum(Value.cast(source) for source in sources))
+    available = Signal(total_width + 1, name=f"{name}_available")
+    m.d.comb += available.eq(pending + arriving)
     limit = (1 << len(port)) - 1
-    out = Mux(available > limit, limit, available)
-    m.d.comb += port.eq(out)
-    m.d.sync += pending.eq(available - out)
+    out = Mux(available > limit, limit, available[:len(port)])
+    m.d.sync += [port.eq(out), pending.eq(available - out)]

@@ -1,7 +1,7 @@
 """A store-and-forward frame FIFO: whole frames in, whole frames out, aborted frames undone."""
 
 from amaranth import *
-from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
@@ -72,7 +72,7 @@ class FrameFIFO(wiring.Component):
         depth = self._depth
         pointer_width = depth.bit_length()  # one bit more than an index: full != empty
 
-        m.submodules.lengths = lengths = fifo.SyncFIFOBuffered(
+        m.submodules.lengths = lengths = _FabricOutputFIFO(
             width=len(self.length_stream.payload), depth=self._frames)
         m.submodules.memory = memory = Memory(
             shape=data.StructLayout({"data": self._data_width, "last": 1}), depth=depth,
@@ -122,4 +122,72 @@ class FrameFIFO(wiring.Component):
             lengths.r_en.eq(self.length_stream.ready),
         ]
         m.d.sync += [read.eq(next_read), valid.eq(next_read != committed)]
+        return m
+
+
+class _FabricOutputFIFO(Elaboratable):
+    """:class:`amaranth.lib.fifo.SyncFIFOBuffered`'s ports and timing, cycle for cycle (a
+    word written is readable two cycles later; ``w_rdy`` while fewer than ``depth - 1`` words
+    wait behind the output), with ``r_data`` from a fabric register rather than from the block
+    RAM's read port: the RAM (``depth - 1`` words) always reads the word next in line, and the
+    output register takes it when it moves up. A block RAM's output is slow (ECP5: 5.6 ns
+    clock to output); whatever reads ``r_data`` now starts from a flip-flop.
+
+    Parameters
+    ----------
+    width : int
+    depth : int
+        Words held, at least 2.
+    """
+
+    def __init__(self, *, width, depth):
+        if depth < 2:
+            raise ValueError(f"depth must be at least 2, not {depth!r}")
+        self.width = width
+        self.depth = depth
+        self.w_data = Signal(width)
+        self.w_en = Signal()
+        self.w_rdy = Signal()
+        self.r_data = Signal(width)
+        self.r_en = Signal()
+        self.r_rdy = Signal()
+
+    def elaborate(self, platform):
+        m = Module()
+        inner_depth = self.depth - 1
+        inner_level = Signal(range(inner_depth + 1))
+        produce = Signal(range(inner_depth))
+        consume = Signal(range(inner_depth))
+        next_consume = Signal.like(consume)
+
+        def following(pointer):
+            return Mux(pointer == inner_depth - 1, 0, pointer + 1)
+
+        storage = m.submodules.storage = Memory(shape=self.width, depth=inner_depth, init=[])
+        w_port = storage.write_port()
+        # transparent: a word written at the address next in line is read in the same cycle
+        r_port = storage.read_port(transparent_for=(w_port,))
+        do_write = Signal()
+        do_inner_read = Signal()
+        m.d.comb += [
+            self.w_rdy.eq(inner_level != inner_depth),
+            do_write.eq(self.w_en & self.w_rdy),
+            do_inner_read.eq((inner_level != 0) & (~self.r_rdy | self.r_en)),
+            w_port.addr.eq(produce),
+            w_port.data.eq(self.w_data),
+            w_port.en.eq(do_write),
+            next_consume.eq(Mux(do_inner_read, following(consume), consume)),
+            r_port.addr.eq(next_consume),
+        ]
+        m.d.sync += consume.eq(next_consume)
+        with m.If(do_write):
+            m.d.sync += produce.eq(following(produce))
+        with m.If(do_write & ~do_inner_read):
+            m.d.sync += inner_level.eq(inner_level + 1)
+        with m.If(do_inner_read & ~do_write):
+            m.d.sync += inner_level.eq(inner_level - 1)
+        with m.If(do_inner_read):
+            m.d.sync += [self.r_rdy.eq(1), self.r_data.eq(r_port.data)]
+        with m.Elif(self.r_en):
+            m.d.sync += self.r_rdy.eq(0)
         return m
