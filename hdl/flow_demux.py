@@ -384,8 +384,7 @@ class FlowDemux(wiring.Component):
             parser.i_stream.payload.eq(self.i_stream.payload),
         ]
 
-        sequence = Signal(32)
-        arrival = dict(oversize=Signal(), last_index=Signal(range(depth)), tag=Signal(32))
+        arrival = dict(oversize=Signal(), last_index=Signal(range(depth)))
         with m.If(accept):
             with m.If(self.i_stream.payload.last):
                 m.d.sync += [
@@ -394,16 +393,24 @@ class FlowDemux(wiring.Component):
                     cut.eq(0),
                     arrival["oversize"].eq(cut | discard),
                     arrival["last_index"].eq(Mux(discard, depth - 1, position)),
-                    arrival["tag"].eq(sequence),
-                    sequence.eq(sequence + 1),
                 ]
             with m.Else():
                 m.d.sync += cut.eq(cut | discard)
                 with m.If(~discard):
                     m.d.sync += [position.eq(position + 1), discard.eq(position == depth - 1)]
-        saturating_count(m, self.offered, packet)
+        # The 32-bit counters count ``packet`` a cycle later, from a register (``packet`` is late
+        # and would enable 64 flip-flops): ``sequence`` is then the tag of the packet of the
+        # cycle before, and ``offered`` shows that packet through an adder's carry in.
+        counted = Signal()
+        m.d.sync += counted.eq(packet)
+        sequence = Signal(32)
+        with m.If(counted):
+            m.d.sync += sequence.eq(sequence + 1)
+        offered = Signal(COUNTER_WIDTH)
+        saturating_count(m, offered, counted)
+        m.d.comb += self.offered.eq(offered + (counted & (offered != (1 << COUNTER_WIDTH) - 1)))
         # Delayed by a cycle, like the parser's input, to meet the parser's result.
-        return dict(packet=packet, **self._stage(m, "arrival", **arrival))
+        return dict(packet=packet, **self._stage(m, "arrival", **arrival, tag=sequence))
 
     # 2. Classify: verdict, RSS hash type, RETA read, flow-table lookup.
 
