@@ -427,12 +427,14 @@ class BurstAdmission(wiring.Component):
                 over[delta].eq(tokens > headroom[delta]),
                 total[delta].eq(tokens + refill[delta]),
             ]
-        # tokens - take + refill is zero only for a zero refill and tokens == take.
-        empty = refill_zero & Mux(take, tokens == 1, tokens == 0)
-        clamp = Mux(take, over[-1], over[0])
+        # tokens - take + refill is zero only for a zero refill and tokens == take. Both next
+        # values are made beside each other (one with a token taken, one without) and ``take``,
+        # which comes from the offer, only chooses between them at the end.
         m.d.sync += [
-            tokens.eq(Mux(clamp, capacity, Mux(take, total[-1], total[0]))),
-            has_token.eq(Mux(clamp, capacity != 0, ~empty)),
+            tokens.eq(Mux(take, Mux(over[-1], capacity, total[-1]),
+                          Mux(over[0], capacity, total[0]))),
+            has_token.eq(Mux(take, Mux(over[-1], capacity != 0, ~(refill_zero & (tokens == 1))),
+                             Mux(over[0], capacity != 0, ~(refill_zero & (tokens == 0))))),
         ]
 
     def _report(self, m, *, offer, accept, take, exhausted, limit):

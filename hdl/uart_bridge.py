@@ -261,6 +261,7 @@ class UartBridge(wiring.Component):
         status = Signal(Status)
         done = Signal(8)
         silence = Signal(range(self.timeout + 1))
+        silent_too_long = Signal()   # silence == timeout - 1, kept in a register beside it
         bus_wait = Signal(range(self.bus_timeout + 1))
         # The bus request comes from registers (set up in FETCH and LOAD), so that the banks'
         # decoders start from flip-flops (125 MHz on the ECP5).
@@ -295,9 +296,10 @@ class UartBridge(wiring.Component):
         m.d.comb += [rx_crc.data.eq(byte.data), rx_crc.valid.eq(in_frame & arrived)]
         with m.If(in_frame):
             with m.If(arrived):
-                m.d.sync += silence.eq(0)
+                m.d.sync += [silence.eq(0), silent_too_long.eq(0)]
             with m.Else():
-                m.d.sync += silence.eq(silence + 1)
+                m.d.sync += [silence.eq(silence + 1),
+                             silent_too_long.eq(silence == self.timeout - 2)]
 
         def frame_byte(then):
             """In a frame state: a byte moves on with ``then(data)``; a framing error or
@@ -307,7 +309,7 @@ class UartBridge(wiring.Component):
                 fail(Status.FRAMING)
             with m.Elif(arrived):
                 then(byte.data)
-            with m.Elif(silence == self.timeout - 1):
+            with m.Elif(silent_too_long):
                 fail(Status.TRUNCATED)
 
         with m.FSM():
@@ -318,7 +320,8 @@ class UartBridge(wiring.Component):
                                      byte_event_kind.eq(StrayByte.LINE_FRAMING)]
                     with m.Elif(byte.data == REQUEST_START):
                         m.d.comb += rx_crc.start.eq(1)
-                        m.d.sync += [silence.eq(0), tag.eq(0), opcode.eq(0)]
+                        m.d.sync += [silence.eq(0), silent_too_long.eq(0), tag.eq(0),
+                                     opcode.eq(0)]
                         m.next = "TAG"
                     with m.Else():
                         m.d.comb += [byte_event.eq(1), byte_event_kind.eq(StrayByte.GARBAGE)]
