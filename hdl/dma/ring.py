@@ -12,14 +12,24 @@ INDEX_WIDTH = 16
 
 
 def ring_next(index, count, step=1):
-    """``(index + step) mod count`` for ``index < count`` and ``step <= count``."""
-    total = index + step
-    return Mux(total >= count, total - count, total)[:INDEX_WIDTH]
+    """``(index + step) mod count`` for ``index < count`` and ``step <= count`` (in general:
+    ``index + step``, less ``count`` when that reaches ``count``).
+
+    ``step`` is often late in its cycle (a batch just chosen), ``index`` and ``count``
+    registers: the room left before the ring's end (``count - index``) is computed beside it,
+    so that only one adder or comparator follows ``step`` before the final multiplexer."""
+    room = (count - index).as_signed()
+    return Mux(step >= room, step - room, index + step)[:INDEX_WIDTH]
 
 
 def ring_distance(start, end, count):
-    """Descriptors from ``start`` up to ``end`` (exclusive) going round a ring of ``count``."""
-    return Mux(end >= start, end - start, end + count - start)[:INDEX_WIDTH + 1]
+    """Descriptors from ``start`` up to ``end`` (exclusive) going round a ring of ``count``.
+
+    The difference's borrow picks the result (no separate comparator), and the way round adds
+    ``end`` to ``count - start`` (computed beside the difference)."""
+    forward = end - start
+    around = end + (count - start)
+    return Mux(forward.as_signed() < 0, around, forward)[:INDEX_WIDTH + 1]
 
 
 def window_layout():
