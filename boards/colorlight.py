@@ -10,8 +10,17 @@ Clocks: ``sync`` is 125 MHz from the ECP5 PLL (``EHXPLLL``) on the board's 25 MH
 oscillator; it runs the flow path, both transmit MACs (``tx_clk`` is sent with the data) and
 the bridge. Each receive MAC runs on its PHY's ``rx_clk`` (``eth0_rx``, ``eth1_rx``, 125 MHz
 constraints); frames cross to ``sync`` through an :class:`~amaranth.lib.fifo.AsyncFIFO` after
-the receive MAC's store-and-forward buffer, and each frame's outcome crosses through a small
-one to be counted in the register bank (read-to-clear, saturating).
+the receive MAC's store-and-forward buffer, then a :class:`~slique.hdl.mac.SkidBuffer` (so that
+the flow pipeline's ``ready`` ends in flip-flops), and each frame's outcome crosses through a
+small one to be counted in the register bank (read-to-clear, saturating; the counters' ``inc``
+are registered, so they count a clock late).
+
+``sync`` must be 125 MHz, not only the receive clocks: it makes the RGMII transmit clock, and
+the flow path moves one byte a clock, so it needs 1514 / 1538 of 125 MHz (123 MHz: a
+1514-byte frame with its preamble, SFD, FCS and gap takes 1538 byte times) to keep up with
+the wire. Everything on it was built for 125 MHz: the UART bridge drives its bus and its
+buffer from registers, both banks decode a registered request (latency 2), and the MACs'
+:class:`~slique.hdl.mac.FrameBuffer` leaves no logic after its block RAM.
 
 Both PHYs share one reset pin, MDC and MDIO (the platform's two ``eth_rgmii`` resources name
 the same pins), so the top adds resources of its own: ``eth_phy`` 0 (the shared pins) and

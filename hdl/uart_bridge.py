@@ -243,7 +243,12 @@ class UartBridge(wiring.Component):
         opcode = Signal(8)
         count = Signal(8)
         address = Signal(ADDR_WIDTH)
-        word = Signal(32)            # write data being assembled, or read data being sent
+        word = Signal(32)            # read data being sent
+        # the last four bytes received, whatever the state (its only enable is a byte's
+        # arrival): a write word is complete in it with its fourth byte
+        received = Signal(32)
+        with m.If(arrived):
+            m.d.sync += received.eq(Cat(byte.data, received[:24]))
         byte_index = Signal(2)       # byte of the word
         word_index = Signal(range(self.max_burst + 1))
         # The read port always points at word_index, and the write port is driven from
@@ -367,8 +372,8 @@ class UartBridge(wiring.Component):
 
             with m.State("DATA"):
                 def take_data(value):
-                    assembled = Cat(value, word[:24])
-                    m.d.sync += [word.eq(assembled), byte_index.eq(byte_index + 1)]
+                    assembled = Cat(value, received[:24])
+                    m.d.sync += byte_index.eq(byte_index + 1)
                     with m.If(byte_index == 3):
                         store_word(assembled)
                         m.d.sync += word_index.eq(word_index + 1)
