@@ -17,10 +17,10 @@ goes through that bench). The parts are those of the DMA bench and of GoldenNIC:
   one cycle and completes in the next, as on GoldenNIC.
 
 The firmware is synchronous (``scheduler.tick(*nic.step())``), so it runs in a thread started
-with cocotb's ``bridge``; :meth:`CocotbNIC.step` and every register access block it on a
+with cocotb's ``bridge``; :meth:`CocotbNIC.step` and every register read block it on a
 ``resume`` of a coroutine that awaits the clock: the simulation only moves inside those calls,
-and the firmware sees one clock edge per :meth:`step` (register accesses take their bus cycles,
-during which the firmware is not ticked; the cycle stamps differ from GoldenNIC's there).
+and the firmware sees one clock edge per :meth:`step` (register writes are posted and take
+their bus cycles while the firmware goes on; the driver reads registers only at set-up).
 
 Completions follow GoldenNIC's rules: a transmit completes when its frame's last beat has left
 on ``tx_wire`` (the frame is matched, byte for byte, to the oldest frame in flight on a queue;
@@ -28,9 +28,14 @@ one that matches none is counted in ``tx_unmatched`` and fails the oldest with `
 receive completes when the driver cleans a frame from its queue's RX ring (igc's rules: write-
 back length, EOP), checked once per :meth:`step` for the queues with receives posted.
 
-Differences from GoldenNIC that are known (see :class:`slique.hdl.nic.Nic`): the engine drops a
-frame whose RX ring is full (``dma_missed``) where GoldenNIC's RX DMA waits for a descriptor;
-:meth:`queue_levels` counts the sliques only (not frames written back and not yet cleaned).
+Register writes are posted (the firmware goes on while they take their bus cycles; a read
+waits for them), and :meth:`setup` lets the engine settle before traffic, as GoldenNIC (whose
+:class:`~slique.firmware.dma_timing.DmaTiming` follows this engine's bus cycle by cycle)
+expects. A difference from GoldenNIC that is known: the engine drops a frame whose RX ring is
+full (missed, as GoldenNIC's DMA does), but :meth:`read_counters` has no ``dma_missed`` (the
+engine counts it in MPC, a register that a read would have to fetch over the register bus,
+stopping the firmware), so an application whose frames the DMA misses does not account for
+them here: its run ends in :class:`~slique.firmware.apps.common.LoopStalled`.
 """
 
 from collections import deque
@@ -41,10 +46,11 @@ from slique.sim.packet import frame_beats, pack_beat
 from slique.sim.toeplitz import MICROSOFT_KEY
 from slique.sim.trace_stream import unpack_record
 from slique.sim.flow_demux import MRQC_ALL
+from slique.sim.flow_pipeline import FlowPipeline
 
 from .block_device import EIO
 from .errors import OK, Result, failure
-from .golden_nic import GoldenNIC, _ring_size
+from .golden_nic import GoldenNIC, _ring_size, steer_latency
 from .nicops import NICOps, rx_result
 
 
@@ -168,6 +174,12 @@ class CocotbNIC(NICOps):
         self.dut = dut
         self.queues = queues
         self.data_width = data_width
+        self.key = bytes(key)
+        defaults = nic_parameters(queues=queues, data_width=data_width)
+        self.steer_latency = steer_latency(FlowPipeline(
+            data_width, queues, queue_depth=defaults["queue_depth"],
+            demux_depth=defaults["demux_depth"], flow_entries=defaults["flow_entries"],
+            trace_depth=defaults["trace_depth"]))
         self.rx_ring = rx_ring
         self.tx_ring = tx_ring
         self.memory = HostMemory(seed=0)
@@ -360,9 +372,30 @@ class CocotbNIC(NICOps):
     read_trace = GoldenNIC.read_trace
 
     def queue_levels(self):
-        """Beats held per queue in the sliques (the demux's and the admission's)."""
+        """Beats held per queue between the demux and the firmware: the demux's and the
+        admission's sliques, and the frames written back to the RX ring and not yet cleaned
+        (their write-backs in host memory, from the driver's next to clean), as GoldenNIC
+        counts them."""
         return [self._value(f"levels__{queue}") + self._value(f"demux_levels__{queue}")
-                for queue in range(self.queues)]
+                + self._ring_beats(queue) for queue in range(self.queues)]
+
+    def _ring_beats(self, queue):
+        from slique.hdl.dma.descriptors import DESCRIPTOR_BYTES, RxWriteBack, unpack_descriptor
+
+        ring = self.driver.rx[queue]
+        lanes = self.data_width // 8
+        beats, slot, length = 0, ring.next_to_clean, 0
+        while slot != ring.next_to_use:
+            fields = unpack_descriptor(RxWriteBack, self.memory.read(
+                ring.base + slot * DESCRIPTOR_BYTES, DESCRIPTOR_BYTES))
+            if not fields["length"]:
+                break
+            length += fields["length"]
+            if fields["status_error"]["eop"]:
+                beats += -(-length // lanes)
+                length = 0
+            slot = (slot + 1) % ring.count
+        return beats
 
     # The wire.
 

@@ -23,8 +23,9 @@ dry (the driver keeps them filled).
 Use: :meth:`rx_frame` in the cycle a frame's last beat enters the engine, :meth:`tail` in the
 cycle a TDT / RDT write takes effect (with the lengths of the TX frames it posts), then
 :meth:`step` once per cycle; it answers the events of that cycle: ``("rx", queue, token)`` when
-a frame's write-back is done, ``("tx", queue, token)`` when a frame's last beat leaves on the
-wire. :attr:`commands` keeps ``(cycle fired, client, kind, beats)`` of every bus command when
+a frame's write-back is in host memory, ``("missed", queue, token)`` when the RX queue finds no
+free descriptor for a frame (the gateware drops it: MPC), ``("tx", queue, token)`` when a
+frame's last beat leaves on the wire. :attr:`commands` keeps ``(cycle fired, client, kind, beats)`` of every bus command when
 ``trace`` is set (to compare with the gateware's bus).
 
 Parameters
@@ -115,6 +116,7 @@ class _RxQueue(_Client):
         self.t = timing
         self.count = timing.rx_count
         self.tail = 0
+        self.head = 0
         self.fetch = 0
         self.prefetched = 0        # descriptors fetched, not yet taken
         self.fetches = deque()     # (done cycle, descriptors) of fetches in flight
@@ -122,6 +124,8 @@ class _RxQueue(_Client):
         self.state = "IDLE"
         self.frame = None
         self.left = 0
+        self.draining = 0          # words of a missed frame still to pop
+        self.missed = None         # a missed frame's token, to report
 
     def batch(self):
         available = (self.tail - self.fetch) % self.count
@@ -138,8 +142,16 @@ class _RxQueue(_Client):
             new_cmd = ("fetch", batch * t.words_per_descriptor, batch)
             self.fetch = (self.fetch + batch) % self.count
         state = self.state
+        draining = self.draining   # the missed frame's words leave the FIFO, one a cycle
         if state == "IDLE":
-            if self.lengths.head(cycle) is not None:
+            frame = self.lengths.head(cycle)
+            if frame is not None and (self.tail - self.head) % self.count == 0:
+                # no free descriptor: the frame is missed (MPC) and drained from the FIFO
+                self.frame = frame
+                self.missed = frame[1]
+                self.draining = -(-frame[0] // t.lanes)
+                self.state = "FINISH"
+            elif frame is not None:
                 self.state = "DESCRIPTOR"
         elif state == "DESCRIPTOR":
             if self.prefetched:
@@ -162,13 +174,17 @@ class _RxQueue(_Client):
                 self.state = "WRITE_BACK_DONE"
         elif state == "WRITE_BACK_DONE":
             if done == "write_back":
+                self.head = (self.head + 1) % self.count
                 self.state = "FINISH"
         elif state == "FINISH":
-            self.lengths.pop(cycle)
-            self.frame = None
-            self.state = "IDLE"
+            if not draining:
+                self.lengths.pop(cycle)
+                self.frame = None
+                self.state = "IDLE"
         if done == "fetch":
             self.prefetched += self.fetches.popleft()
+        if draining:
+            self.draining = draining - 1
         return new_cmd
 
 
@@ -400,6 +416,9 @@ class DmaTiming:
         for index, client in enumerate(clients):
             done = done_kind if index == done_client else None
             new_cmd = client.step(cycle, done)
+            if getattr(client, "missed", None) is not None:
+                events.append(("missed", index // 2, client.missed))
+                client.missed = None
             if index == fired:
                 client.cmd = None
                 client.waiting = True

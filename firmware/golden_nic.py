@@ -9,20 +9,29 @@ that connect the pipeline to the host are modelled at the same one-beat-per-cycl
 - the **RX wire**: offered frames enter the pipeline back to back, one beat per cycle, while it
   is ready;
 - the **RX DMA**: one stream that takes whole packets from the per-queue outputs, round robin
-  over the queues whose RX descriptor ring has a free descriptor, one beat per cycle, and hands
-  each frame, in the cycle its last beat is taken, to the DMA engine's golden model
-  (:class:`slique.sim.dma.engine.DmaEngine`, i225 advanced descriptors in simulated host memory)
-  driven by the igc-style driver (:class:`slique.sim.dma.driver.IgcDriver`). A queue whose ring
-  is full is not served, so it backs up into its slique and admission drops (back-pressure
-  rather than i225's missed-packet drop). A receive the firmware posted completes when the
-  driver cleans the frame from the ring (``igc_clean_rx_irq``): the cycle it is written back, or,
-  if no receive was waiting, the cycle one is posted;
-- the **TX DMA**: the driver posts each frame as a TX descriptor (``igc_tx_map``) and the engine
-  fetches it; on the wire the frames leave round robin by queue, one beat per cycle, at most
-  ``tx_ring`` per queue in flight (beyond, ``transmit`` refuses: ``EAGAIN``); a frame completes in
-  the cycle its last beat leaves, and the driver reclaims its descriptor (``igc_clean_tx_irq``);
-- **register writes** (RETA, flow table, admission) are posted in order and take effect one per
-  cycle; each completes in the cycle its value is in the register.
+  over the queues with a beat to give, one beat per cycle (as the gateware's RX arbiter), and
+  hands each frame, in the cycle its last beat is taken, to
+  :class:`~slique.firmware.dma_timing.DmaTiming`, the gateware DMA engine's timing (its host bus
+  shared by every queue's descriptor fetches, data bursts and write-backs, cycle by cycle). In
+  the cycle the gateware's write-back reaches host memory, the frame goes to the DMA engine's
+  golden model (:class:`slique.sim.dma.engine.DmaEngine`, i225 advanced descriptors in simulated
+  host memory) driven by the igc-style driver (:class:`slique.sim.dma.driver.IgcDriver`). A
+  frame that finds its RX ring without a free descriptor is dropped by the DMA (i225's missed
+  packet, counted in ``dma_missed``), as the gateware's engine drops it. A receive the firmware
+  posted completes when the driver cleans the frame from the ring (``igc_clean_rx_irq``): the
+  cycle it is written back, or, if no receive was waiting, the cycle one is posted;
+- the **TX DMA**: the driver posts each frame as a TX descriptor (``igc_tx_map``) and bumps TDT;
+  once that write is in the register, the engine's golden model fetches the frame and
+  DmaTiming decides when the gateware would fetch the descriptor, read the frame and send it
+  (whole, the queues taking turns frame by frame); at most ``tx_ring`` frames per queue in
+  flight (beyond, ``transmit`` refuses: ``EAGAIN``); a frame completes in the cycle its last
+  beat leaves, and the driver reclaims its descriptor (``igc_clean_tx_irq``);
+- the driver's **DMA register writes** (TDT, RDT) are posted, as CocotbNIC posts them: each
+  takes :data:`REGISTER_WRITE_CYCLES` on the register bus after the ones before it; a register
+  read lets them all through first. The driver's set-up is done before the first cycle, with
+  every RX ring's descriptors prefetched (CocotbNIC waits for the engine to settle);
+- **configuration writes** (RETA, flow table, admission) are posted in order and take effect
+  one per cycle; each completes in the cycle its value is in the register.
 
 Parameters
 ----------
@@ -44,6 +53,8 @@ cycle : int
 pipeline : FlowPipeline
 engine, driver, memory
     The DMA engine's golden model, the igc-style driver (synchronous) and the host memory.
+timing : DmaTiming
+    The gateware DMA engine's timing.
 rst_requests : list
     The RST requests of the demux (flow keys), in order.
 """
@@ -75,6 +86,14 @@ __all__ = ["GoldenNIC"]
 def _ring_size(entries):
     """Descriptors for a ring that holds ``entries`` (igc: a multiple of 8, one kept free)."""
     return max(8, -(-entries // 8) * 8)
+
+
+def steer_latency(pipeline):
+    """Cycles after which every packet offered to ``pipeline`` (a golden
+    :class:`~slique.sim.flow_pipeline.FlowPipeline`) before a configuration write has been
+    steered and copied into its queue: the decision pipeline's latency plus the input buffer's
+    depth (the copier moves one beat a cycle and never waits for room)."""
+    return pipeline.demux.buffer_depth + 32
 
 
 #: Cycles a register write takes on the gateware's register bus (Wishbone classic: request,
@@ -119,10 +138,8 @@ class GoldenNIC(NICOps):
         self.pipeline = FlowPipeline(data_width, queues, queue_depth=queue_depth,
                                      demux_depth=demux_depth, flow_entries=flow_entries,
                                      trace_depth=trace_depth)
-        #: Cycles after which every packet offered before a configuration write has been
-        #: steered and copied into its queue: the decision pipeline's latency plus the input
-        #: buffer's depth (the copier moves one beat a cycle and never waits for room).
-        self.steer_latency = self.pipeline.demux.buffer_depth + 32
+        #: See :func:`steer_latency`.
+        self.steer_latency = steer_latency(self.pipeline)
         self.cycle = 0
         self._inputs = dict(key=int.from_bytes(self.key, "big"), mrqc=mrqc,
                             default_queue=default_queue, strict=int(strict), reta_write=0,
@@ -160,7 +177,6 @@ class GoldenNIC(NICOps):
             self.timing.rx_prefetched(queue, tail, tail)
         self._written_back = [0] * queues       # frames in an RX ring, not yet cleaned
         self._ring_beats = [deque() for _ in range(queues)]      # their lengths in beats
-        self._in_dma = [0] * queues             # frames the RX DMA holds, not written back
         self.dma_missed = 0
         # The RX DMA.
         self._posted = [deque() for _ in range(queues)]      # tags of receives posted
@@ -199,7 +215,8 @@ class GoldenNIC(NICOps):
             return
         start = max(self.cycle, self._write_free)
         self._write_free = start + REGISTER_WRITE_CYCLES
-        self._posted_writes.append((self._write_free + REGISTER_WRITE_EFFECT, offset, value))
+        effect = REGISTER_WRITE_EFFECT if self._tails.get(offset, ("",))[0] == "rx" else 0
+        self._posted_writes.append((self._write_free + effect, offset, value))
 
     def _apply_writes(self, cycle):
         """The posted writes that take effect by ``cycle`` (all of them: None) reach the
@@ -271,6 +288,8 @@ class GoldenNIC(NICOps):
         for kind, queue, token in self.timing.step():
             if kind == "rx":
                 self._written_back_frame(queue, token)
+            elif kind == "missed":
+                self.dma_missed += 1            # no free RX descriptor: dropped, as i225
             else:
                 self._sent(queue, token)
         self._clean_rx()
@@ -297,24 +316,18 @@ class GoldenNIC(NICOps):
 
     def _choose_grant(self):
         """The queue the RX DMA serves this cycle: the one whose packet it is taking, else the
-        next (round robin) that has a buffer posted and a beat to give."""
+        next (round robin) that has a beat to give (the gateware's RX arbiter: the engine takes
+        every frame; one that finds no free descriptor is dropped there)."""
         if self._grant is not None:
             return self._grant
         outputs = self._outputs
         for offset in range(self.queues):
             queue = (self._pointer + offset) % self.queues
-            if self._ring_free(queue) and outputs[f"o_streams__{queue}__valid"]:
+            if outputs[f"o_streams__{queue}__valid"]:
                 self._grant = queue
                 self._pointer = (queue + 1) % self.queues
                 return queue
         return None
-
-    def _ring_free(self, queue):
-        """Whether queue ``queue``'s RX ring has a descriptor the engine may fill."""
-        read = self.engine.read32
-        regs = self._regs
-        return ((read(regs.RDT(queue)) - read(regs.RDH(queue))) % self._rx_count
-                > self._in_dma[queue])
 
     def _clean_rx(self):
         """The driver cleans written-back frames into the receives waiting for them."""
@@ -343,17 +356,16 @@ class GoldenNIC(NICOps):
         self._frame = []
         self._grant = None
         self.timing.rx_frame(queue, len(frame), (len(frame), frame, beats))
-        self._in_dma[queue] += 1
 
     def _written_back_frame(self, queue, token):
         """The timing model says the frame's write-back is done: the engine writes it."""
         _, frame, beats = token
-        self._in_dma[queue] -= 1
         if self.engine.receive(frame, queue) == RxOutcome.DELIVERED:
             self._written_back[queue] += 1
             self._ring_beats[queue].append(beats)
         else:
-            self.dma_missed += 1                # not expected: the ring had room
+            raise AssertionError(f"queue {queue}: the DMA timing found a descriptor for a "
+                                 f"frame the engine's golden model had none for")
 
     def _sent(self, queue, token):
         """The timing model says the frame's last beat left on the wire."""

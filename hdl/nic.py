@@ -28,9 +28,9 @@ class Nic(wiring.Component):
       the queue number in the engine's ``queue`` member. The pipeline's outputs carry no RSS
       hash, so ``rss_hash`` and ``rss_type`` are 0 in the write-backs (as in the golden NIC).
       The engine never back-pressures its RX stream: a frame for a queue whose RX ring has no
-      free descriptor is dropped and counted by the engine (its missed-packet counter), where the
-      golden NIC's RX DMA waits for a free descriptor instead (see
-      :class:`slique.firmware.golden_nic.GoldenNIC`).
+      free descriptor is dropped and counted by the engine (its missed-packet counter), as the
+      golden NIC's RX DMA drops it (see :class:`slique.firmware.golden_nic.GoldenNIC`, whose
+      :class:`~slique.firmware.dma_timing.DmaTiming` follows this engine's bus cycle by cycle).
     - **Configuration**: the pipeline's configuration inputs (RSS key, MRQC, RETA and flow-table
       writes, admission) are ports of this top, driven by the bench for now, the way
       :class:`~slique.firmware.golden_nic.GoldenNIC` drives its golden pipeline's ports (a

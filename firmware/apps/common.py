@@ -76,6 +76,7 @@ class Firmware:
     def __init__(self, nic, *, memos=64, steps=64, timeout=4000):
         self.nic = nic
         self.scheduler = Scheduler(memos=memos, steps=steps, timeout=timeout)
+        self.scheduler.now = nic.cycle      # deadlines and sleeps from the NIC's clock
         self.records = []
         self.delivered = []
         self.devices = []
@@ -179,8 +180,9 @@ def untimed(record):
 
 
 def pipeline_drops(counters):
-    """The receive pipeline's drops by reason, from :meth:`NICOps.read_counters`."""
-    drops = {}
+    """The receive pipeline's drops by reason, from :meth:`NICOps.read_counters`, and the
+    frames the DMA missed (``dma_missed``: no free RX descriptor) when the NIC counts them."""
+    drops = {"dma_missed": counters.get("dma_missed", 0)}
     for name, value in counters.items():
         for prefix in ("demux_dropped_", "admission_dropped_"):
             if name.startswith(prefix):

@@ -308,10 +308,12 @@ def run(nic, *, seed, packets, backend="golden", receivers=3, service=96, gap=1,
     samples = []
 
     arrivals = [0]
+    start = nic.cycle                       # cycles from here: the NIC's clock may not be at 0
 
     def every(cycle):
         for frame in mover.update():
             app.sink(frame)
+        cycle -= start
         if pending and cycle % gap == 0 and not nic.wire_pending:
             nic.offer(pending.pop())
             arrivals[0] = cycle

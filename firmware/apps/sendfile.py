@@ -73,6 +73,7 @@ def run(nic, *, seed, packets, backend="golden", files=None, progress=None):
     files = files or min(8, max(1, nic.queues))
     disk = BlockDevice(seed, blocks=packets, latency=(20, 160), bad_rate=0.02,
                        slow_rate=0.01, slow_latency=1500)
+    disk.cycle = nic.cycle                  # on the NIC's clock from the first read
     firmware = Firmware(nic, memos=4 * files + 8, timeout=800)
     firmware.devices.append(disk)
     scheduler = firmware.scheduler
