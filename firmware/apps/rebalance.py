@@ -271,13 +271,13 @@ def serve_one(rr, nic, queue, service):
     return received
 
 
-def run(nic, *, seed, packets, backend="golden", receivers=3, service=96, gap=1,
-        period=32, rebalance=True, progress=None):
+def run(nic, *, seed, packets, backend="golden", receivers=3, service=96, period=32,
+        rebalance=True, progress=None):
     """Run rss-skew traffic through ``receivers`` consumers per queue, with the daemon (or,
     ``rebalance=False``, without it, for the comparison). ``extra`` holds the samples, the moves
     and ``reordered``."""
     pool, frames = rss_skew_traffic(seed, packets, nic)
-    # Arrivals at line rate (``gap`` cycles apart at most): with the defaults the four queues
+    # Arrivals at line rate (back to back on the wire): with the defaults the four queues
     # together serve about twice what the wire brings, but queue 0 alone gets more than it
     # serves (the elephants); spread out, it fits.
     firmware = Firmware(nic, memos=nic.queues * receivers + 8, timeout=None)
@@ -304,7 +304,8 @@ def run(nic, *, seed, packets, backend="golden", receivers=3, service=96, gap=1,
             app.sink(frame)
 
     supervise = Receivers(scheduler, nic, serve_one, receivers, on_done, service)
-    pending = list(reversed(frames))
+    for frame in frames:
+        nic.offer(frame)
     samples = []
 
     arrivals = [0]
@@ -314,8 +315,7 @@ def run(nic, *, seed, packets, backend="golden", receivers=3, service=96, gap=1,
         for frame in mover.update():
             app.sink(frame)
         cycle -= start
-        if pending and cycle % gap == 0 and not nic.wire_pending:
-            nic.offer(pending.pop())
+        if nic.wire_pending:
             arrivals[0] = cycle
         supervise()
         if cycle % period == 0:
@@ -328,7 +328,7 @@ def run(nic, *, seed, packets, backend="golden", receivers=3, service=96, gap=1,
         return dict(pipeline_drops(nic.read_counters()), connection_reset=app.resets)
 
     def accounted():
-        return not pending and not mover.barriers and \
+        return not nic.wire_pending and not mover.barriers and \
             len(firmware.delivered) + sum(drops().values()) == len(frames)
 
     firmware.cycle_limit = 20_000 + 1_000 * len(frames)

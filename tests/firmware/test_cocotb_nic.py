@@ -14,7 +14,7 @@ from slique.firmware.golden_nic import GoldenNIC
 
 #: Frames offered (blocks sent, for sendfile): enough for every queue, RSTs and truncated
 #: frames, reordered segments, a skewed queue; short enough for a few seconds of simulation.
-PACKETS = {"echo": 20, "sendfile": 20, "reorder": 20}
+PACKETS = {"echo": 20, "sendfile": 20, "reorder": 20, "rebalance": 40}
 
 
 def _first_difference(golden, gateware):
@@ -39,7 +39,7 @@ def _golden(app, seed, packets, data_width=64):
 
 @pytest.mark.cocotb
 @pytest.mark.parametrize("app, data_width", [("echo", 32), ("echo", 64), ("sendfile", 64),
-                                             ("reorder", 64)])
+                                             ("reorder", 64), ("rebalance", 64)])
 def test_app_on_both_backends(tmp_path, seed, replay, app, data_width):
     """The same application run on GoldenNIC and on the gateware: the same frames delivered
     (on the TX wire, in order), the same trace records and digest. The DMA's timing decides
@@ -79,6 +79,10 @@ def test_app_on_both_backends(tmp_path, seed, replay, app, data_width):
         f"the NIC's frames and trace records agree but the digests differ: the scheduler's "
         f"trace (completion order) differs; errors golden {golden.errors}, gateware "
         f"{report['errors']}, re-runs {golden.reruns} / {report['reruns']}; {timing}; {where}")
+    # rebalance: the same RETA moves (bucket, from, to), decided on the same queue depths
+    moves = [list(move[1:]) for move in golden.extra.get("moves", [])]
+    assert moves == [list(move[1:]) for move in report["extra"].get("moves", [])], \
+        f"RETA moves: {timing}; {where}"
     assert bus is None and events is None, f"same outcome, other timing: {timing}; {where}"
 
 
