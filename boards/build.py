@@ -380,7 +380,7 @@ def _summarize(board, workdir):
     lut, ff, bram = device.count(cells_below(modules, f"\\{TOP}"))
     report = read_nextpnr_report(workdir / f"{TOP}.nextpnr.json")
     domains, clock_domains = resources_by_domain(workdir / f"{TOP}.json", device,
-                                                 board.io_sites)
+                                                 IO_CELLS[board.target])
     return {
         "resources": {"lut": lut, "ff": ff, "bram": bram, "io": report.used(*board.io_sites)},
         # a clock is named after its domain when the netlist tells it (nextpnr names the net)
@@ -390,6 +390,9 @@ def _summarize(board, workdir):
         "domains": domains,
     }
 
+
+#: Netlist cells that are pins, by target (the iCE40's clock pin is a global buffer's).
+IO_CELLS = {"ice40": ("SB_IO", "SB_GB_IO"), "ecp5": ("TRELLIS_IO",)}
 
 #: Clock inputs of the clocked cells of both families, by cell type (or type prefix): a cell
 #: belongs to the clock domain of the net on the first of them that is connected.
