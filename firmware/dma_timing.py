@@ -273,9 +273,9 @@ class _TxQueue(_Client):
         # completions
         frame_done = False
         if done == "data":
-            token, last = self.bursts.popleft()
+            (length, token), last = self.bursts.popleft()
             if last:
-                self.out.append((cycle + 5, -(-self._length(token) // t.lanes), token))
+                self.out.append((cycle + 5, -(-length // t.lanes), token))
             if self.last_issued:
                 frame_done = True
         elif done == "fetch":

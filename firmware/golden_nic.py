@@ -370,7 +370,7 @@ class GoldenNIC(NICOps):
     def _sent(self, queue, token):
         """The timing model says the frame's last beat left on the wire."""
         tag, frame, failed = self._tx[queue].popleft()
-        assert token[1][0] == tag, "the TX frames leave a queue in order"
+        assert token[0] == tag, "the TX frames leave a queue in order"
         self.driver.clean_tx(queue)
         if failed is not None:
             self._completions.append((tag, failed))
