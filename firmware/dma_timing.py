@@ -278,8 +278,6 @@ class _TxQueue(_Client):
                 self.out.append((cycle + 5, -(-length // t.lanes), token))
             if self.last_issued:
                 frame_done = True
-        elif done == "fetch":
-            pass
         # registered updates
         self.fetch_ready = batch_now != 0
         self.batch = batch_now
@@ -310,7 +308,7 @@ class _TxQueue(_Client):
             self.reading = True
             self.in_frame = True
             self.current = popped
-            self.left = self._length(popped)
+            self.left = popped[0]
         if frame_queued and not frame_taken:
             self.frames_ready += 1
         elif frame_taken and not frame_queued:
@@ -323,9 +321,6 @@ class _TxQueue(_Client):
             self.last_issued = False
         self.prefetch.step(cycle, take)
         return new_cmd
-
-    def _length(self, token):
-        return token[0]
 
 
 class DmaTiming:
