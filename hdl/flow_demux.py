@@ -534,11 +534,16 @@ class FlowDemux(wiring.Component):
             m.d.sync += own.eq(Mux(self._reserves(steered, candidate, fits_next, index),
                                    _add_carry(own, minus_beats, given_back)[:len(own)],
                                    returned))
-            saturating_count(m, self.queue_full[index], steered["valid"]
-                             & (reason == DropReason.QUEUE_FULL) & (steered["queue"] == index))
+            # The counters' enables, written so that only QUEUE_FULL's waits for the room check
+            # (the other reasons are the steer stage's, which ``candidate`` excludes).
+            saturating_count(m, self.queue_full[index], candidate & ~fits_next[index]
+                             & (steered["queue"] == index))
         for drop in DropReason:
-            if drop != DropReason.NONE:
-                saturating_count(m, self.dropped(drop), steered["valid"] & (reason == drop))
+            if drop == DropReason.QUEUE_FULL:
+                saturating_count(m, self.dropped(drop), candidate & ~fits)
+            elif drop != DropReason.NONE:
+                saturating_count(m, self.dropped(drop),
+                                 steered["valid"] & (steered["reason"] == drop))
 
         dropped = steered["valid"] & (reason != DropReason.NONE)
         requests = steered["valid"] & ((reason == DropReason.UNKNOWN_FLOW)
