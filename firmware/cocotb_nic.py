@@ -401,14 +401,8 @@ class CocotbNIC(NICOps):
 
     offer = GoldenNIC.offer
     take_transmitted = GoldenNIC.take_transmitted
-
-    @property
-    def wire_pending(self):
-        return len(self._wire) + bool(self._beats)
-
-    @property
-    def idle_tx(self):
-        return not any(self._tx)
+    wire_pending = GoldenNIC.wire_pending
+    idle_tx = GoldenNIC.idle_tx
 
     @property
     def idle(self):
