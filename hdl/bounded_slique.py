@@ -36,16 +36,25 @@ def choose_storage(shape, depth):
 class BoundedSlique(wiring.Component, fifo.FIFOInterface):
     """Bounded slique: a queue that never holds more than ``depth`` entries.
 
-    One beat can enter and one can leave every cycle, also when the slique is full: a full
-    slique whose consumer takes a beat accepts a new one in the same cycle. ``o_stream.valid``
-    and ``o_stream.payload`` are registers, so chains of sliques close timing; the only
-    combinational path through the slique is from ``o_stream.ready`` to ``i_stream.ready`` when
-    it is full (one gate).
+    One beat can enter and one can leave every cycle, also when the slique is full.
+    ``o_stream.valid`` and ``o_stream.payload`` are registers, so chains of sliques close timing.
+    How a full slique behaves when its consumer takes a beat depends on the storage
+    (:attr:`writes_when_full_and_read`):
+
+    - the ring, and the systolic chain of depth 1 or 2: a full slique whose consumer takes a beat
+      accepts a new one in the same cycle; the only combinational path through the slique is
+      from ``o_stream.ready`` to ``i_stream.ready`` when it is full (one gate);
+    - the systolic chain of depth 3 or more: its room does not depend on ``o_stream.ready`` (no
+      path from it to ``i_stream.ready``, no signal reaching the whole chain). A full chain takes
+      no beat in a cycle in which one leaves; the freed slot walks up to the input in at most
+      ``ceil(depth / 2)`` cycles, and from then on the slique moves one beat per cycle in and
+      out (holding about half its depth). ``i_stream.ready`` can also be low for those few
+      cycles while ``level < depth``. In ``"drop"`` mode a beat offered then is dropped.
 
     What happens to a beat offered while full depends on ``on_full``:
 
     - ``"backpressure"``: ``i_stream.ready`` is low while full and nothing is taken (the seed's
-      ``slique_try_push`` returning false, EAGAIN);
+      ``slique_try_push`` returning false, EAGAIN; see above for the systolic chain);
     - ``"drop"``: ``i_stream.ready`` is always high; the beat is discarded, ``dropped`` counts it
       and ``drop`` is high for one cycle (the cycle after, when ``dropped`` shows the new count).
       Nothing is ever lost uncounted: ``offered == delivered + dropped``.
@@ -64,8 +73,9 @@ class BoundedSlique(wiring.Component, fifo.FIFOInterface):
     on_full : ``"backpressure"`` or ``"drop"``
         What to do with a beat offered while full.
     storage : ``"auto"``, ``"systolic"`` or ``"ring"``
-        ``"systolic"``: a chain of registers that talk only to their neighbours (first beat out
-        one cycle after it went in; Fmax independent of depth). ``"ring"``: a memory with head
+        ``"systolic"``: a chain of two-entry cells that talk only to their neighbours (first beat
+        out ``ceil(depth / 2)`` cycles after it went in; Fmax independent of depth; see
+        :class:`~slique.hdl.SystolicStorage`). ``"ring"``: a memory with head
         and tail, for deep sliques that belong in block RAM (first beat out after two cycles).
         ``"auto"``: see :func:`choose_storage`.
 
@@ -106,6 +116,16 @@ class BoundedSlique(wiring.Component, fifo.FIFOInterface):
     storage = property(lambda self: self._storage, doc='Storage in use (``"auto"`` resolved).')
     width = property(lambda self: Shape.cast(self._shape).width, doc="Payload width in bits.")
 
+    @property
+    def writes_when_full_and_read(self):
+        """Whether a full slique takes a beat in a cycle in which the consumer takes one (see
+        :meth:`slique.hdl.storage.Storage.writes_when_full_and_read`)."""
+        return self._storage_class.writes_when_full_and_read(self._depth)
+
+    @property
+    def _storage_class(self):
+        return SystolicStorage if self._storage == "systolic" else RingStorage
+
     # amaranth.lib.fifo.FIFOInterface, as aliases of the stream ports.
     w_data = property(lambda self: self.i_stream.payload)
     w_en = property(lambda self: self.i_stream.valid)
@@ -119,8 +139,7 @@ class BoundedSlique(wiring.Component, fifo.FIFOInterface):
     def elaborate(self, platform):
         m = Module()
 
-        storage_class = SystolicStorage if self._storage == "systolic" else RingStorage
-        m.submodules.storage = storage = storage_class(self._shape, self._depth)
+        m.submodules.storage = storage = self._storage_class(self._shape, self._depth)
         wiring.connect(m, wiring.flipped(self.o_stream), storage.o_stream)
 
         full = Signal()
@@ -129,7 +148,7 @@ class BoundedSlique(wiring.Component, fifo.FIFOInterface):
         write = Signal()
         m.d.comb += [
             read.eq(self.o_stream.valid & self.o_stream.ready),
-            room.eq(~full | read),
+            room.eq((~full | read) if self.writes_when_full_and_read else ~full),
             write.eq(self.i_stream.valid & room),
             storage.w_data.eq(self.i_stream.payload),
             storage.w_en.eq(write),

@@ -29,8 +29,10 @@ RETA_ENTRIES = 128
 NO_QUEUE = 0xFF
 
 #: Packets between their ``last`` beat and the end of their copy into a queue, at most; more
-#: than the decision pipeline's latency, so that one packet a cycle can be decided.
-DESCRIPTOR_DEPTH = 8
+#: than the decision pipeline's latency plus the descriptor queue's (a systolic chain of
+#: ``DESCRIPTOR_DEPTH / 2`` cells, a cycle each), so that one packet a cycle can be decided:
+#: 12 is the least that does (``test_one_decision_per_cycle``).
+DESCRIPTOR_DEPTH = 12
 
 
 class MRQC:

@@ -14,8 +14,9 @@ class Storage(wiring.Component):
     """Base of the slique storages: a write port and an output stream, no policy.
 
     The caller (:class:`~slique.hdl.BoundedSlique`) decides what to write and guarantees that
-    ``w_en`` is only asserted when there is room: fewer than ``depth`` entries held, or the
-    consumer takes a beat in the same cycle. Subclasses implement ``elaborate``.
+    ``w_en`` is only asserted when there is room: ``full`` is low, or the consumer takes a beat
+    in the same cycle and the storage :meth:`writes_when_full_and_read`. Subclasses implement
+    ``elaborate``.
 
     Parameters
     ----------
@@ -36,8 +37,9 @@ class Storage(wiring.Component):
         Entries held (in the storage and on ``o_stream``), exact every cycle; driven from
         registers only.
     full : ``Out(1)``
-        ``level == depth``, from registers through at most one gate: the caller's ``ready``
-        depends on it.
+        No room for a write (unless one leaves, see :meth:`writes_when_full_and_read`): high
+        when ``level == depth``, and only then unless the storage says otherwise (the systolic
+        chain); from registers through at most one gate: the caller's ``ready`` depends on it.
     """
 
     def __init__(self, shape, depth):
@@ -58,6 +60,16 @@ class Storage(wiring.Component):
     @property
     def depth(self):
         return self._depth
+
+    @classmethod
+    def writes_when_full_and_read(cls, depth):
+        """Whether a full storage of ``depth`` entries takes a write in a cycle in which the
+        consumer takes a beat (the caller's room is then ``~full | read``, else ``~full``).
+
+        True here (the ring); a storage whose room must not depend on the consumer's ``ready``
+        (the systolic chain of two cells or more) says False.
+        """
+        return True
 
 
 def count_up_down(m, counter, *, up, down):

@@ -21,6 +21,8 @@ class BoundedSlique:
     during that cycle (:class:`SliquePorts`) and then applies the clock edge. Beside the ports, the
     model counts ``offered`` (beats the producer handed over or lost: accepted + dropped),
     ``accepted`` and ``delivered``, so that ``offered == delivered + dropped + level`` always.
+    Whether a full slique takes a beat in a cycle in which one leaves depends on the storage, as
+    in the gateware (:attr:`slique.hdl.BoundedSlique.writes_when_full_and_read`).
 
     Parameters
     ----------
@@ -44,12 +46,24 @@ class BoundedSlique:
         self.accepted = 0
         self.delivered = 0
 
+    @property
+    def full(self):
+        """The storage has no room for a write in this cycle (unless one leaves and it
+        :attr:`writes_when_full_and_read`): the ring at ``depth`` entries, the systolic chain
+        when its input cell has no free slot."""
+        return getattr(self._cells, "full", self.level == self.depth)
+
+    @property
+    def writes_when_full_and_read(self):
+        """As :attr:`slique.hdl.BoundedSlique.writes_when_full_and_read`."""
+        return getattr(self._cells, "writes_when_full_and_read", True)
+
     def step(self, *, i_stream__valid, i_stream__payload, o_stream__ready):
         """Outputs during one cycle with these inputs; then the clock edge."""
         cells = self._cells
         o_valid = cells.o_valid
         read = o_valid and bool(o_stream__ready)
-        room = self.level < self.depth or read
+        room = not self.full or (read and self.writes_when_full_and_read)
         write = bool(i_stream__valid) and room
         discard = bool(i_stream__valid) and not room and self.on_full == "drop"
         ports = SliquePorts(

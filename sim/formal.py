@@ -27,8 +27,8 @@ from pathlib import Path
 
 from amaranth.asserts import AnySeq, Initial
 from amaranth.back import rtlil
-from amaranth.hdl import (Array, Assert, Assume, Const, Cover, Elaboratable, Fragment, Module, Mux,
-                          ResetSignal, Signal, Value)
+from amaranth.hdl import (Assert, Assume, Cat, Const, Cover, Elaboratable, Fragment, Module,
+                          Mux, ResetSignal, Signal, Value)
 from amaranth.lib import wiring
 
 from slique.hdl import RingStorage, SystolicStorage
@@ -286,8 +286,13 @@ def prove(top: Elaboratable, *, name: str, mode: str = "prove", depth: int,
         workdir=workdir, seconds=seconds)
 
 
-#: Most cycles from accepting a beat into an empty slique to offering it, per storage.
-STORAGE_LATENCY = {"systolic": 1, "ring": 2}
+#: Most cycles from accepting a beat into an empty slique to offering it, per storage: a number,
+#: or a function of the depth (the systolic chain: one cycle per cell).
+STORAGE_LATENCY = {"systolic": SystolicStorage.cells_for, "ring": 2}
+
+
+def _storage_class(storage):
+    return SystolicStorage if storage == "systolic" else RingStorage
 
 
 def _signals_by_name(fragment):
@@ -324,7 +329,11 @@ class SliqueContract(Elaboratable):
 
     - *never overflows*: ``level <= depth``; no beat is accepted while ``depth`` entries are held
       unless the consumer takes one in the same cycle; no beat is delivered from an empty slique;
-    - *back-pressure only when full*: ``i_stream.ready == (level < depth) | delivered``;
+    - *back-pressure only when full*: ``i_stream.ready == (level < depth) | delivered`` for a
+      storage that writes when full and read (the ring, a one-cell systolic chain); for the
+      systolic chain of two cells or more, ``i_stream.ready`` is low when ``level == depth``
+      (also when one leaves) and high while ``level <= cells`` (it may be either in between,
+      while a freed slot walks up the chain);
     - *level is exact*: ``level == accepted - delivered`` (kept as one difference counter, which
       cannot wrap: it moves by one per cycle and fails an assertion before leaving
       ``0..depth``); ``high_water`` is the largest ``level`` so far; ``dropped`` and ``drop``
@@ -345,12 +354,18 @@ class SliqueContract(Elaboratable):
     With ``lemmas``, the harness also asserts invariants on the storage's registers (reached in
     the elaborated design, not edited into it) that make the contract k-inductive:
 
-    - systolic: cell ``i`` is occupied exactly when ``level > i`` (a thermometer code whose
-      popcount is ``level``), and the tracked payload sits in cell ``ahead``;
+    - systolic: ``level`` is the number of full main and skid registers; a full skid register
+      in cell ``i`` means that the main registers of cells ``0 .. i`` are full; ``full`` is
+      "the input cell has no free slot"; the tracked payload sits in the ``ahead``-th full
+      register in the order cell 0 main, cell 0 skid, cell 1 main, ..., and in a cell whose
+      index ``j`` keeps ``budget >= ahead + j + 1`` (an empty cell 0 means no skid register is
+      full, so every beat moves one cell down in such a cycle);
     - ring: ``(tail - head) mod words + o_stream.valid == level``, both pointers in range, and
       the tracked payload is in ``o_stream.payload`` (``ahead == 0``) or in the memory word
       ``ahead - o_stream.valid`` after ``head`` (read through an extra combinational port);
-    - both: the internal ``full`` flag is ``level == depth``.
+      a ring with a wide ``level`` keeps ``level_above_<k>`` registers, which are ``level > k``;
+    - both, when the storage writes when full and read: the internal ``full`` flag is
+      ``level == depth``.
 
     ``Cover`` statements ask for the interesting corners: full, a full slique taking and giving
     in the same cycle, and the tracked beat delivered with the slique full behind it.
@@ -385,8 +400,14 @@ class SliqueContract(Elaboratable):
             if storage not in STORAGE_LATENCY:
                 raise ValueError(f"No latency known for storage {storage!r}; pass latency=")
             latency = STORAGE_LATENCY[storage]
+            latency = latency(dut.depth) if callable(latency) else latency
         self.dut = dut
         self.depth = dut.depth
+        storage = _storage_class(getattr(dut, "storage", "ring"))
+        self.writes_when_full_and_read = storage.writes_when_full_and_read(dut.depth)
+        #: Most entries held while ``i_stream.ready`` can still be low, less one.
+        self.refuses_above = (dut.depth - 1 if self.writes_when_full_and_read
+                              else SystolicStorage.cells_for(dut.depth))
         self.latency = latency
         self._lemmas = lemmas
 
@@ -432,11 +453,15 @@ class SliqueContract(Elaboratable):
         m.d.comb += [
             Assert(outstanding <= depth, "never overflows: accepted - delivered <= depth"),
             Assert(dut.level <= depth, "never overflows: level <= depth"),
-            Assert(~(accepted & (dut.level == depth) & ~delivered),
+            Assert(~(accepted & (dut.level == depth)
+                     & ~(delivered & self.writes_when_full_and_read)),
                    "never overflows: no beat accepted while full unless one leaves"),
             Assert(~delivered | (outstanding != 0), "never delivers from an empty slique"),
             Assert(dut.level == outstanding, "level is exact: level == accepted - delivered"),
-            Assert(dut.i_stream.ready == ((dut.level < depth) | delivered),
+            Assert(dut.i_stream.ready == ((dut.level < depth) | delivered)
+                   if self.writes_when_full_and_read else
+                   ~((dut.level == depth) & dut.i_stream.ready)
+                   & ((dut.level > self.refuses_above) | dut.i_stream.ready),
                    "back-pressure only when full: i_stream.ready == ~full | delivered"),
             Assert(dut.high_water == largest, "high_water is the largest level so far"),
             Assert((dut.dropped == 0) & (dut.drop == 0), "back-pressure mode drops nothing"),
@@ -502,9 +527,12 @@ class SliqueContract(Elaboratable):
     def _cover(self, m, accepted, delivered, tracker):
         depth = self.depth
         full = self.dut.level == depth
+        full_turnover = (full & accepted & delivered if self.writes_when_full_and_read
+                         else (self.dut.level == self.refuses_above) & accepted & delivered)
         m.d.comb += [
             Cover(full, "slique full"),
-            Cover(full & accepted & delivered, "full slique takes and gives in one cycle"),
+            # A chain of two cells or more: at the largest level at which it never refuses.
+            Cover(full_turnover, "full slique takes and gives in one cycle"),
             Cover(tracker.held & (tracker.ahead == 0) & delivered & full,
                   "tracked beat delivered with the slique full behind it"),
         ]
@@ -512,7 +540,13 @@ class SliqueContract(Elaboratable):
     def _assert_lemmas(self, m, dut_fragment, tracker):
         dut = self.dut
         full = _internal(_signals_by_name(dut_fragment), "full", type(dut).__name__)
-        m.d.comb += Assert(full == (dut.level == self.depth), "lemma: full == (level == depth)")
+        if self.writes_when_full_and_read:
+            m.d.comb += Assert(full == (dut.level == self.depth),
+                               "lemma: full == (level == depth)")
+        m.d.comb += Assert(dut.i_stream.ready == (~full | (dut.o_stream.valid
+                                                           & dut.o_stream.ready
+                                                           & self.writes_when_full_and_read)),
+                           "lemma: i_stream.ready is the storage's room")
         storage_fragment = dut_fragment.find_subfragment("storage")
         storage = _origin(storage_fragment)
         if isinstance(storage, SystolicStorage):
@@ -526,16 +560,32 @@ class SliqueContract(Elaboratable):
         level = self.dut.level
         signals = _signals_by_name(storage_fragment)
         where = "SystolicStorage"
-        occupied = [_internal(signals, f"cell{index}_occupied", where)
-                    for index in range(self.depth)]
-        payloads = [_internal(signals, f"cell{index}_payload", where)
-                    for index in range(self.depth)]
-        for index, cell in enumerate(occupied):
-            m.d.comb += Assert(cell == (level > index),
-                               "lemma: occupied cells are a thermometer code of level")
-        with m.If(tracker.held):
-            m.d.comb += Assert(Array(payloads)[tracker.ahead] == tracker.data,
-                               "lemma: the tracked payload is in cell ahead")
+        cells = SystolicStorage.cells_for(self.depth)
+        main_valid = [_internal(signals, f"cell{index}_valid", where) for index in range(cells)]
+        # The registers in age order: (cell index, valid, payload), main before skid.
+        registers = []
+        for index in range(cells):
+            registers.append((index, main_valid[index],
+                              _internal(signals, f"cell{index}_payload", where)))
+            if index < cells - 1 or self.depth % 2 == 0:
+                skid_valid = _internal(signals, f"cell{index}_skid_valid", where)
+                registers.append((index, skid_valid,
+                                  _internal(signals, f"cell{index}_skid_payload", where)))
+                m.d.comb += Assert(~skid_valid | Cat(main_valid[:index + 1]).all(),
+                                   "lemma: a full skid register has full main registers "
+                                   "in its cell and every cell downstream")
+
+        valids = [valid for _, valid, _ in registers]
+        m.d.comb += Assert(level == sum(valids), "lemma: level counts the full registers")
+        for position, (index, valid, payload) in enumerate(registers):
+            tracked = tracker.held & valid & (sum(valids[:position]) == tracker.ahead)
+            with m.If(tracked):
+                m.d.comb += [
+                    Assert(payload == tracker.data,
+                           "lemma: the tracked payload is in the ahead-th full register"),
+                    Assert(tracker.budget >= tracker.ahead + index + 1,
+                           "lemma: the budget covers the entries ahead and the cells to walk"),
+                ]
 
     def _assert_ring_lemmas(self, m, storage_fragment, tracker):
         dut = self.dut
@@ -558,6 +608,9 @@ class SliqueContract(Elaboratable):
             Assert(_origin(storage_fragment).full == (dut.level == self.depth),
                    "lemma: full is level == depth"),
         ]
+        for k in range(_origin(storage_fragment).level_flags):
+            m.d.comb += Assert(_internal(signals, f"level_above_{k}", "RingStorage")
+                               == (dut.level > k), "lemma: level_above_<k> is level > k")
 
         offset = Signal(range(2 * words))
         slot = Signal(range(words))

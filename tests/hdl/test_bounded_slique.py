@@ -53,8 +53,12 @@ def test_saturating_traffic_fills_and_drops(storage, seed, replay, cycles):
     assert result.offered == result.delivered + result.dropped
 
 
-def _beats_per_cycle_when_full(dut, *, w_en, w_rdy, r_en, r_rdy, level, depth, cycles=64):
-    """Fill ``dut``, then offer and take every cycle; return output transfers per cycle."""
+def _beats_per_cycle_when_full(dut, *, w_en, w_rdy, r_en, r_rdy, level, depth, cycles=64,
+                               refused=None):
+    """Fill ``dut``, then offer and take every cycle; return output transfers per cycle.
+
+    ``refused`` (a list), if given, receives for each of those cycles whether the input was
+    refused; without it, the input must be taken in every cycle (``level >= depth - 1``)."""
     outcome = {}
 
     async def testbench(ctx):
@@ -65,7 +69,10 @@ def _beats_per_cycle_when_full(dut, *, w_en, w_rdy, r_en, r_rdy, level, depth, c
         transfers = 0
         for _ in range(cycles):
             transfers += ctx.get(r_rdy)
-            assert ctx.get(level) >= depth - 1
+            if refused is None:
+                assert ctx.get(level) >= depth - 1
+            else:
+                refused.append(not ctx.get(w_rdy))
             await ctx.tick()
         outcome["rate"] = transfers / cycles
 
@@ -76,17 +83,33 @@ def _beats_per_cycle_when_full(dut, *, w_en, w_rdy, r_en, r_rdy, level, depth, c
     return outcome["rate"]
 
 
-def _slique_rate(depth, storage):
+def _slique_rate(depth, storage, refused=None):
     dut = hdl.BoundedSlique(8, depth, storage=storage)
     return _beats_per_cycle_when_full(dut, w_en=dut.w_en, w_rdy=dut.w_rdy, r_en=dut.r_en,
-                                      r_rdy=dut.r_rdy, level=dut.level, depth=depth)
+                                      r_rdy=dut.r_rdy, level=dut.level, depth=depth,
+                                      refused=refused)
 
 
-@pytest.mark.parametrize("storage, depth", [("systolic", 1), ("systolic", 2), ("systolic", 3),
-                                            ("systolic", 16), ("ring", 2), ("ring", 3),
-                                            ("ring", 16)])
+@pytest.mark.parametrize("storage, depth", [("systolic", 1), ("systolic", 2), ("ring", 2),
+                                            ("ring", 3), ("ring", 16)])
 def test_full_throughput_when_full(depth, storage):
+    """A full slique whose consumer takes a beat takes one in the same cycle."""
+    assert hdl.BoundedSlique(8, depth, storage=storage).writes_when_full_and_read
     assert _slique_rate(depth, storage) == 1.0
+
+
+@pytest.mark.parametrize("depth", [3, 4, 5, 16, 17])
+def test_systolic_chain_full_throughput_after_the_free_slot_walks_up(depth):
+    """A full chain of two cells or more gives one beat per cycle; its input is refused until
+    the slot freed at cell 0 has walked up to the input cell (``cells`` cycles at most), then
+    taken every cycle: one beat per cycle in and out."""
+    assert not hdl.BoundedSlique(8, depth, storage="systolic").writes_when_full_and_read
+    refused = []
+    assert _slique_rate(depth, "systolic", refused) == 1.0
+    cells = hdl.SystolicStorage.cells_for(depth)
+    waited = refused.index(False)
+    assert 1 <= waited <= cells
+    assert not any(refused[waited:])
 
 
 def test_ring_of_depth_one_alternates():

@@ -6,7 +6,7 @@ import pytest
 from amaranth.hdl import Shape, signed, unsigned
 from hypothesis import given, settings, strategies as st
 
-from slique import sim
+from slique import hdl, sim
 from slique.sim.sliques import PacketBeat
 
 
@@ -36,13 +36,20 @@ def _check_contract(model, depth, on_full, inputs):
     accepted, delivered, levels = [], [], []
     discard_before = False
     for cycle, (valid, payload, ready) in enumerate([*inputs, *drain]):
+        full = model.full   # before the clock edge that step() applies
         ports = model.step(i_stream__valid=int(valid), i_stream__payload=payload,
                            o_stream__ready=int(ready))
         where = f"cycle {cycle} of {inputs!r}"
         level = ports.level
         levels.append(level)
         reading = bool(ports.o_stream__valid and ready)
-        full = level == depth
+        # No room: the ring at depth; the systolic chain of two cells or more when its input
+        # cell has no free slot, which is at depth and never at cells entries or fewer.
+        assert full == (level == depth) or not model.writes_when_full_and_read, where
+        assert full or level < depth, where
+        if full and not model.writes_when_full_and_read:
+            assert level > hdl.SystolicStorage.cells_for(depth), where
+        reading_frees_room = reading and model.writes_when_full_and_read
 
         assert 0 <= level <= depth, where
         assert level == len(accepted) - len(delivered), where
@@ -54,11 +61,11 @@ def _check_contract(model, depth, on_full, inputs):
         if ports.o_stream__valid:
             assert level > 0, where
         if on_full == "backpressure":
-            assert ports.i_stream__ready == int(not (full and not reading)), where
+            assert ports.i_stream__ready == int(not (full and not reading_frees_room)), where
         else:
             assert ports.i_stream__ready == 1, where
 
-        discard_before = bool(valid and full and not reading and on_full == "drop")
+        discard_before = bool(valid and full and not reading_frees_room and on_full == "drop")
         taken = bool(valid and ports.i_stream__ready)
         offered += taken
         discarded += discard_before
@@ -107,11 +114,15 @@ def test_contract_is_exercised_when_full(on_full, storage):
         assert discarded == 0
 
 
-@pytest.mark.parametrize("storage, latency", [("systolic", 1), ("ring", 2)])
-def test_first_beat_latency(storage, latency):
-    model = sim.BoundedSlique(unsigned(WIDTH), 4, storage=storage)
+@pytest.mark.parametrize("storage, depth, latency", [
+    ("systolic", 1, 1), ("systolic", 2, 1), ("systolic", 4, 2), ("systolic", 7, 4),
+    ("systolic", 16, 8), ("ring", 4, 2)])
+def test_first_beat_latency(storage, depth, latency):
+    """A beat into an empty slique is offered ``latency`` cycles later: one cycle per cell of
+    the systolic chain (``ceil(depth / 2)``), two for the ring."""
+    model = sim.BoundedSlique(unsigned(WIDTH), depth, storage=storage)
     valids = []
-    for cycle in range(4):
+    for cycle in range(latency + 3):
         ports = model.step(i_stream__valid=int(cycle == 0), i_stream__payload=0x5a,
                            o_stream__ready=0)
         valids.append(ports.o_stream__valid)

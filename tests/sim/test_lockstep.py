@@ -49,7 +49,11 @@ class LosesOneBeat(sim.BoundedSlique):
         accepted = self.accepted
         ports = super().step(**inputs)
         if self.accepted > accepted and self.accepted == self.lose and self.lost_at is None:
-            self._cells.entries.pop()  # the beat just written vanishes
+            newest = self._cells.cells[-1]  # the beat just written vanishes from the input cell
+            if newest.skid_valid:
+                newest.skid_valid = False
+            else:
+                newest.valid = False
             self.level -= 1
             self.accepted -= 1
             self.offered -= 1
