@@ -2,8 +2,9 @@
 
 from amaranth import *
 from amaranth.lib.memory import Memory
+from amaranth.utils import bits_for
 
-from .storage import Storage, count_up_down
+from .storage import Storage, count_up_down, count_up_down_gates, one_hot_to_binary
 
 
 __all__ = ["RingStorage", "COMPACT_MAX_BITS"]
@@ -19,12 +20,22 @@ def _increment(pointer, modulo):
 #: distributed RAM, whose read in the cycle of a write to the same word returns the old word.
 COMPACT_MAX_BITS = 128
 
-#: Most memory words of a ring that counts the entries in its memory (two bits) rather than
-#: ``level``, see :meth:`RingStorage._count_stored`.
+#: Most memory words of a ring whose pointers are one-hot codes (see
+#: :meth:`RingStorage._pointer`) rather than binary counters.
 SMALL_RING_WORDS = 3
 
-#: Widest ``level`` counter whose flags (waiting, full) are decoded rather than kept as registers.
+#: Widest ``level`` counter built from gates (:func:`~slique.hdl.storage.count_up_down_gates`,
+#: ``w_en`` one gate from its flip-flops); wider ones (rings of 32 entries and more, in block RAM,
+#: whose read port sets the pace) use one carry chain, which is smaller.
+GATE_COUNTER_BITS = 5
+
+#: Widest ``level`` counter from which whether an entry waits is decoded rather than kept in
+#: registers (see :attr:`RingStorage.level_flags`).
 NARROW_COUNTER_BITS = 3
+
+#: Low flags of ``level``'s thermometer code (``level > k``, ``k < 3``) that a wider ring keeps as
+#: registers.
+LEVEL_FLAGS = 3
 
 
 class RingStorage(Storage):
@@ -38,7 +49,10 @@ class RingStorage(Storage):
     cycles later. ``level`` is a counter register (entries in the memory and on ``o_stream``);
     whether an entry waits in the memory and whether the ring is full are decoded from it when
     it is narrow, and kept as registers otherwise, so the fetch decision and the caller's
-    ``ready`` are one gate deep and nothing compares the pointers.
+    ``ready`` are one gate deep and nothing compares the pointers. Up to 31 entries (``level``
+    counted with gates), the caller's ``w_en`` (late: it comes from the producer's ``valid``)
+    only reaches flip-flop enables and, in a compact ring, the memory's write enable: no adder
+    or comparator sits after it.
 
     The ring has one of two sizes (see :attr:`words`):
 
@@ -81,6 +95,12 @@ class RingStorage(Storage):
             return self._depth - 1
         return max(self._depth, 2)
 
+    @property
+    def level_flags(self):
+        """Registers ``level_above_<k>`` (``level > k``) the ring keeps: none when ``level`` is
+        narrow (see :data:`NARROW_COUNTER_BITS`), :data:`LEVEL_FLAGS` otherwise."""
+        return 0 if bits_for(self._depth) <= NARROW_COUNTER_BITS else LEVEL_FLAGS
+
     def _width(self):
         return Shape.cast(self._shape).width
 
@@ -93,8 +113,6 @@ class RingStorage(Storage):
         write_port = memory.write_port()
         read_port = memory.read_port(domain="comb")
 
-        head = Signal(range(self.words))
-        tail = Signal(range(self.words))
         # Whether any entry waits in the memory (``level - o_stream.valid != 0``).
         waiting = Signal()
 
@@ -105,11 +123,10 @@ class RingStorage(Storage):
             read.eq(valid & self.o_stream.ready),
             fetch.eq(waiting & (~valid | self.o_stream.ready)),
         ]
-        if self.words <= SMALL_RING_WORDS:
-            self._count_stored(m, waiting, fetch=fetch)
-        else:
-            self._count_level(m, waiting, fetch=fetch, read=read)
+        self._count_level(m, waiting, read=read)
 
+        tail = self._pointer(m, "tail", advance=self.w_en)
+        head = self._pointer(m, "head", advance=fetch)
         m.d.comb += [
             write_port.addr.eq(tail),
             write_port.data.eq(self.w_data),
@@ -118,40 +135,47 @@ class RingStorage(Storage):
             write_port.en.eq(self.w_en if self.compact else 1),
             read_port.addr.eq(head),
         ]
-        with m.If(self.w_en):
-            m.d.sync += tail.eq(_increment(tail, self.words))
         with m.If(fetch):
-            m.d.sync += [
-                head.eq(_increment(head, self.words)),
-                self.o_stream.payload.eq(read_port.data),
-                self.o_stream.valid.eq(1),
-            ]
-        with m.Elif(self.o_stream.ready):
-            m.d.sync += self.o_stream.valid.eq(0)
+            m.d.sync += self.o_stream.payload.eq(read_port.data)
+        # As gates, not a multiplexer: Yosys then builds one LUT, not a flip-flop enable and a
+        # data input.
+        m.d.sync += self.o_stream.valid.eq(fetch | (valid & ~self.o_stream.ready))
         return m
 
-    def _count_stored(self, m, waiting, *, fetch):
-        """A small ring counts the entries waiting in its memory (two bits at most), like
-        ``SyncFIFOBuffered``; ``level`` adds ``o_stream.valid`` to it and the flags are decoded
-        (this measured smaller and faster than counting ``level`` at these sizes)."""
-        valid = self.o_stream.valid
-        stored = Signal(range(self.words + 1))
-        count_up_down(m, stored, up=self.w_en, down=fetch)
-        m.d.comb += [
-            waiting.eq(stored != 0),
-            self.full.eq(Mux(valid, stored == self._depth - 1, stored == self._depth)),
-            self.level.eq(stored + valid),
-        ]
+    def _pointer(self, m, name, *, advance):
+        """A word address that moves on by one (modulo :attr:`words`) when ``advance`` is high.
 
-    def _count_level(self, m, waiting, *, fetch, read):
-        """A larger ring counts ``level`` itself; the flags are its top bit when the depth is a
-        power of two, decoded when the counter is narrow, registers otherwise."""
-        count_up_down(m, self.level, up=self.w_en, down=read)
-        narrow = len(self.level) <= NARROW_COUNTER_BITS
-        if narrow:
-            m.d.comb += waiting.eq(Mux(self.o_stream.valid, self.level >= 2, self.level != 0))
+        A small ring keeps it as a one-hot code without its first flag (``<name>_past``:
+        flag ``k`` set when the address is ``k + 1``, none set at 0): moving on shifts the flags
+        and sets the first one when none was set, one gate, and at three words the flags are
+        the binary address itself."""
+        pointer = Signal(range(self.words), name=name)
+        if self.words > SMALL_RING_WORDS:
+            with m.If(advance):
+                m.d.sync += pointer.eq(_increment(pointer, self.words))
+            return pointer
+        past = Signal(self.words - 1, name=f"{name}_past")
+        with m.If(advance):
+            m.d.sync += past.eq(Cat(~past.any(), past[:-1]))
+        m.d.comb += pointer.eq(one_hot_to_binary(Cat(~past.any(), past)))
+        return pointer
+
+    def _count_level(self, m, waiting, *, read):
+        """``level`` is a counter register (gates when narrow, a carry chain when wide, see
+        :data:`GATE_COUNTER_BITS`). ``waiting`` is decoded from it when it is narrow, made of
+        registers otherwise; ``full`` is its top bit when the depth is a power of two, decoded
+        when it is narrow, a register otherwise."""
+        if len(self.level) <= GATE_COUNTER_BITS:
+            count_up_down_gates(m, self.level, up=self.w_en, down=read)
         else:
-            self._track_waiting(m, waiting, arrive=self.w_en, leave=fetch)
+            count_up_down(m, self.level, up=self.w_en, down=read)
+        narrow = not self.level_flags
+        if narrow:
+            # level >= 2 and level != 0, as gates.
+            m.d.comb += waiting.eq(Mux(self.o_stream.valid, self.level[1:].any(),
+                                       self.level.any()))
+        else:
+            self._track_waiting(m, waiting, read=read)
         if self._depth & (self._depth - 1) == 0:
             # level <= depth = 2**k: its top bit is set exactly when it is full.
             m.d.comb += self.full.eq(self.level[-1])
@@ -160,15 +184,21 @@ class RingStorage(Storage):
         else:
             self._track_full(m, arrive=self.w_en, read=read)
 
-    def _track_waiting(self, m, waiting, *, arrive, leave):
-        """``waiting`` as a register, set from comparisons of ``level`` with constants (no
-        pointer comparison, no adder): the fetch is then one gate deep."""
-        # The entry about to be fetched is the only one waiting in the memory.
-        last_waiting = Mux(self.o_stream.valid, self.level == 2, self.level == 1)
-        with m.If(arrive & ~leave):
-            m.d.sync += waiting.eq(1)
-        with m.Elif(leave & ~arrive):
-            m.d.sync += waiting.eq(~last_waiting)
+    def _track_waiting(self, m, waiting, *, read):
+        """``waiting`` from registers that say whether ``level`` is above 0 and above 1: it is
+        the one or the other as ``o_stream.valid`` says, so the fetch is one gate deep. They are
+        the low end of ``level``'s thermometer code, :data:`LEVEL_FLAGS` flags
+        (``level_above_<k>``, ``level > k``) whose top one is updated from ``level >= 4``, an OR
+        of bits of ``level`` (not a comparator, which synthesis builds as a carry chain): no
+        path through them is longer than two gates, and only their enable sees ``w_en``."""
+        above = [Signal(name=f"level_above_{k}") for k in range(LEVEL_FLAGS)]
+        higher = above[1:] + [self.level[2:].any()]      # the last: level > 3
+        lower = [C(1)] + above[:-1]
+        with m.If(self.w_en ^ read):
+            # level moves by one: down exactly when the consumer takes a beat.
+            m.d.sync += [flag.eq(Mux(read, up, down))
+                         for flag, up, down in zip(above, higher, lower)]
+        m.d.comb += waiting.eq(Mux(self.o_stream.valid, above[1], above[0]))
 
     def _track_full(self, m, *, arrive, read):
         """``full`` (``level == depth``) as a register, so that the caller's ``ready`` is one

@@ -1,13 +1,14 @@
 """The interface every storage of a :class:`~slique.hdl.BoundedSlique` has."""
 
-from amaranth.hdl import Mux, Signal
+from amaranth.hdl import Cat, Mux, Signal
+from amaranth.utils import bits_for
 from amaranth.lib import stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ._parameters import check_depth, check_shape
 
 
-__all__ = ["Storage", "count_up_down"]
+__all__ = ["Storage", "count_up_down", "count_up_down_gates", "one_hot_to_binary"]
 
 
 class Storage(wiring.Component):
@@ -79,3 +80,24 @@ def count_up_down(m, counter, *, up, down):
     step = Signal(len(counter))
     m.d.comb += step.eq(Mux(up, Mux(down, 0, 1), Mux(down, -1, 0)))
     m.d.sync += counter.eq(counter + step)
+
+
+def count_up_down_gates(m, counter, *, up, down):
+    """:func:`count_up_down` without a carry chain: when ``up`` or ``down`` alone is high (the
+    flip-flops' enable), bit ``i`` toggles if all bits below it are set (counting up) or all are
+    clear (counting down). Only the enable depends on ``up``: the data inputs see ``down``
+    alone, which tells the direction whenever the counter moves, so a late ``up`` (a producer's
+    ``valid``) is one gate from the flip-flops."""
+    move = Signal()
+    m.d.comb += move.eq(up ^ down)
+    with m.If(move):
+        for bit in range(len(counter)):
+            below = counter[:bit]
+            m.d.sync += counter[bit].eq(counter[bit] ^ Mux(down, ~below.any(), below.all()))
+
+
+def one_hot_to_binary(flags):
+    """The index of the set flag of a one-hot code, in binary, as gates: bit ``j`` is the OR of
+    the flags whose index has bit ``j`` set."""
+    return Cat(Cat(flags[index] for index in range(len(flags)) if index >> bit & 1).any()
+               for bit in range(bits_for(len(flags) - 1)))

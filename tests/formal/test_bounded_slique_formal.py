@@ -18,7 +18,8 @@ from amaranth.lib.wiring import In, Out
 from amaranth.utils import bits_for
 
 from slique.hdl import BoundedSlique, RingStorage
-from slique.hdl.ring_storage import NARROW_COUNTER_BITS, SMALL_RING_WORDS
+from slique.hdl.ring_storage import (GATE_COUNTER_BITS, LEVEL_FLAGS, NARROW_COUNTER_BITS,
+                                     SMALL_RING_WORDS)
 from slique.sim import formal
 from slique.sim.formal import SliqueContract, prove
 
@@ -50,26 +51,36 @@ def test_contract_by_induction(storage, depth, tmp_path):
           depth=INDUCTION_DEPTH, workdir=tmp_path).check()
 
 
-@pytest.mark.parametrize("width, depth, compact, counter, full", [
-    (32, 3, True, "stored", "decoded"),         # compact (depth - 1 words), a small ring
-    (130, 2, False, "stored", "decoded"),       # a spare word, a small ring
-    (48, 5, False, "level", "decoded"),         # a spare word, flags decoded from level
-    (48, 4, False, "level", "top bit"),         # a power-of-two depth: full is level's top bit
-    (20, 9, False, "level", "register"),        # waiting / full kept as registers
+@pytest.mark.parametrize("width, depth, compact, pointers, counter, waiting, full", [
+    # compact (depth - 1 words), a small ring
+    (32, 3, True, "one-hot", "gates", "decoded", "decoded"),
+    (32, 4, True, "one-hot", "gates", "decoded", "top bit"),        # the benchmark's depth 4
+    # a spare word, a small ring
+    (130, 2, False, "one-hot", "gates", "decoded", "top bit"),
+    (48, 5, False, "binary", "gates", "decoded", "decoded"),
+    (48, 4, False, "binary", "gates", "decoded", "top bit"),
+    # waiting from the level_above_<k> registers; full a register, or level's top bit
+    (20, 9, False, "binary", "gates", "registers", "register"),
+    (20, 16, False, "binary", "gates", "registers", "top bit"),     # the benchmark's depth 16
+    (20, 33, False, "binary", "carry chain", "registers", "register"),
 ])
-def test_ring_variants_by_induction(width, depth, compact, counter, full, tmp_path):
+def test_ring_variants_by_induction(width, depth, compact, pointers, counter, waiting, full,
+                                    tmp_path):
     """k-induction for each ring variant (the width decides whether the ring has a spare word,
-    the number of words what it counts, the depth how its flags are made)."""
+    the number of words how it keeps its pointers, the depth how it counts and makes its
+    flags)."""
     dut = BoundedSlique(width, depth, on_full="backpressure", storage="ring")
     ring = RingStorage(width, depth)
     ring._MustUse__silence = True       # only asked for its sizes
     assert ring.compact == compact
     assert (ring.words == depth - 1) == compact
-    assert (ring.words <= SMALL_RING_WORDS) == (counter == "stored")
-    if counter == "level":
-        power_of_two = depth & (depth - 1) == 0
-        narrow = bits_for(depth) <= NARROW_COUNTER_BITS
-        assert full == ("top bit" if power_of_two else "decoded" if narrow else "register")
+    assert (ring.words <= SMALL_RING_WORDS) == (pointers == "one-hot")
+    assert (bits_for(depth) <= GATE_COUNTER_BITS) == (counter == "gates")
+    narrow = bits_for(depth) <= NARROW_COUNTER_BITS
+    assert ring.level_flags == (0 if waiting == "decoded" else LEVEL_FLAGS)
+    assert (waiting == "decoded") == narrow
+    power_of_two = depth & (depth - 1) == 0
+    assert full == ("top bit" if power_of_two else "decoded" if narrow else "register")
     prove(SliqueContract(dut), name=f"ring_{width}_{depth}", mode="prove",
           depth=INDUCTION_DEPTH, workdir=tmp_path).check()
 
