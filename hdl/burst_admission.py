@@ -108,7 +108,9 @@ class BurstAdmission(wiring.Component):
     hard limit) and ``S`` at most ``B`` (the hard limit wins). Admission never back-pressures:
     ``i_stream.ready`` is always high, and a beat that is not accepted is dropped and counted.
     A beat leaving the slique in the same cycle does not make room for that cycle's decision
-    (the decision does not depend on ``o_stream.ready``), only for the next one.
+    (the decision does not depend on ``o_stream.ready``), only for the next one. An admitted
+    beat waits one cycle in a register stage before it enters the slique (see ``_stage``);
+    ``level`` counts the beats in the stage and in the slique.
 
     **The bucket** holds ``tokens`` (an integer, at most ``C``, ``bucket_capacity``) and a
     fraction ``token_fraction / D``, with ``D`` the ``refill_denominator`` (``0`` means
@@ -187,7 +189,8 @@ class BurstAdmission(wiring.Component):
     i_stream : ``In(stream.Signature(shape))``
         Offered beats; ``ready`` is always high.
     o_stream : ``Out(stream.Signature(shape))``
-        Admitted beats, from the slique (registered).
+        Admitted beats, from the slique (registered); a beat admitted into an empty slique is
+        here one cycle later than the slique alone would give it (the register stage).
     steady_depth, burst_depth : ``In(config_width(depth))``
         ``S`` and ``B``; both reset to ``depth`` (a slique that drops when full).
     bucket_capacity : ``In(token_bits)``
@@ -197,7 +200,7 @@ class BurstAdmission(wiring.Component):
     refill_denominator : ``In(fraction_bits)``
         What the fraction of ``refill_rate`` counts in (0: ``2 ** fraction_bits``).
     level : ``Out(range(depth + 1))``
-        Entries in the slique.
+        Beats in the register stage and the slique (a register).
     tokens : ``Out(token_bits)``
         Whole tokens in the bucket.
     token_fraction : ``Out(fraction_bits)``
@@ -254,23 +257,20 @@ class BurstAdmission(wiring.Component):
                                                      on_full="backpressure",
                                                      storage=self._storage)
         wiring.connect(m, wiring.flipped(self.o_stream), slique.o_stream)
-        m.d.comb += [
-            self.i_stream.ready.eq(1),
-            self.level.eq(slique.level),
-        ]
-
         config = self._sample_config(m)
 
         # The decision: registers only (flags kept for this cycle's level, configuration and
         # bucket), and the offer.
         below_steady = Signal(init=1)  # level < min(S, B, depth)
         below_burst = Signal(init=1)   # level < min(B, depth)
+        below_depth = Signal(init=1)   # level < depth
         has_token = Signal()           # tokens != 0
-        outcome = self._admit(m, slique, below_steady=below_steady, below_burst=below_burst,
-                              has_token=has_token)
+        outcome = self._admit(m, below_depth, below_steady=below_steady,
+                              below_burst=below_burst, has_token=has_token)
+        self._stage(m, slique, outcome["written"])
 
         self._track_level(m, slique, accept=outcome["written"], below_steady=below_steady,
-                          below_burst=below_burst)
+                          below_burst=below_burst, below_depth=below_depth)
         self._refill(m, config, take=outcome["take"], has_token=has_token)
         self._report(m, offer=outcome["offer"], accept=outcome["accept"], take=outcome["take"],
                      exhausted=outcome["exhausted"], limit=outcome["limit"])
@@ -290,17 +290,30 @@ class BurstAdmission(wiring.Component):
         ]
         return rule
 
-    def _admit(self, m, slique, **flags):
+    def _stage(self, m, slique, written):
+        """The register stage between the decision and the slique: a beat ``written`` waits in
+        it for one cycle, then enters the slique.
+
+        ``level`` counts the staged beat and a beat is written only while ``level < depth``, so
+        a staged beat always finds room in the slique: the stage never waits, and the slique's
+        ``i_stream.ready`` is never low when it is offered a beat. The stage keeps the decision
+        (``has_token`` -> ``accept``) and the slique's write (-> its level counter's carry chain)
+        in two cycles: the two together were the slowest path of the Colorlight board top."""
+        staged = Signal(name="staged")
+        staged_payload = Signal(self._shape, name="staged_payload")
+        m.d.sync += [staged.eq(written), staged_payload.eq(self.i_stream.payload)]
+        m.d.comb += [
+            slique.i_stream.valid.eq(staged),
+            slique.i_stream.payload.eq(staged_payload),
+        ]
+
+    def _admit(self, m, below_depth, **flags):
         """One decision per beat: every beat offered is an offer; an accepted beat goes into
-        the slique (which has room: ``level < B <= depth``). Returns the rule's signals, with
-        ``offer`` and ``written`` (a beat enters the slique)."""
+        the stage (``level < B <= depth`` leaves room). Returns the rule's signals, with
+        ``offer`` and ``written`` (a beat enters the stage)."""
         offer = self.i_stream.valid
         rule = self._rule(m, offer, **flags)
-        m.d.comb += [
-            self.i_stream.ready.eq(1),
-            slique.i_stream.valid.eq(rule["accept"]),
-            slique.i_stream.payload.eq(self.i_stream.payload),
-        ]
+        m.d.comb += self.i_stream.ready.eq(1)
         return dict(rule, offer=offer, written=rule["accept"])
 
     def _delivered_event(self):
@@ -346,18 +359,22 @@ class BurstAdmission(wiring.Component):
         ]
         return config
 
-    def _track_level(self, m, slique, *, accept, below_steady, below_burst):
-        """Keep ``below_steady`` and ``below_burst`` equal to ``level < min(S, B, depth)`` and
-        ``level < min(B, depth)``, with ``S`` and ``B`` as sampled: compare each level the slique
-        can have in the next cycle (``level - 1``, ``level``, ``level + 1``) with the
-        configuration ports, and choose at the clock edge by what went in and out. ``level + 1``
-        is kept in a register of its own, so that every comparison is one comparator."""
+    def _track_level(self, m, slique, *, accept, below_steady, below_burst, below_depth):
+        """Count ``level`` (the beats in the stage and the slique) and keep ``below_steady``,
+        ``below_burst`` and ``below_depth`` equal to ``level < min(S, B, depth)``,
+        ``level < min(B, depth)`` and ``level < depth``, with ``S`` and ``B`` as sampled: compare each level there can be in the next cycle
+        (``level - 1``, ``level``, ``level + 1``) with the configuration ports, and choose at the
+        clock edge by what went in and out (the decision arrives late: it only selects).
+        ``level + 1`` is kept in a register of its own, so that every comparison is one
+        comparator."""
         read = slique.o_stream.valid & slique.o_stream.ready
         plus, minus = accept & ~read, read & ~accept
-        level = slique.level
+        level = Signal.like(self.level, name="occupancy")
         level_plus_one = Signal(len(level) + 1, init=1)
-        _select(m, (level_plus_one,), {1: (level_plus_one + 1,), -1: (level_plus_one - 1,),
-                                       0: (level_plus_one,)}, plus=plus, minus=minus)
+        m.d.comb += self.level.eq(level)
+        _select(m, (level, level_plus_one),
+                {1: (level + 1, level_plus_one + 1), -1: (level - 1, level_plus_one - 1),
+                 0: (level, level_plus_one)}, plus=plus, minus=minus)
         width = len(level_plus_one)
 
         def below(threshold, delta):
@@ -371,14 +388,16 @@ class BurstAdmission(wiring.Component):
 
         candidates = {}
         for delta in _DELTAS:
+            room = Signal(name=f"below_depth_{_DELTAS[delta]}")
             fits = Signal(name=f"below_burst_{_DELTAS[delta]}")
             steady = Signal(name=f"below_steady_{_DELTAS[delta]}")
             m.d.comb += [
-                fits.eq(below(self.burst_depth, delta) & below(self._depth, delta)),
+                room.eq(below(self._depth, delta)),
+                fits.eq(below(self.burst_depth, delta) & room),
                 steady.eq(below(self.steady_depth, delta) & fits),
             ]
-            candidates[delta] = (steady, fits)
-        _select(m, (below_steady, below_burst), candidates, plus=plus, minus=minus)
+            candidates[delta] = (steady, fits, room)
+        _select(m, (below_steady, below_burst, below_depth), candidates, plus=plus, minus=minus)
 
     def _refill(self, m, config, *, take, has_token):
         """The bucket. Every cycle the fraction advances by ``rate_fraction`` modulo ``D`` and

@@ -26,9 +26,9 @@ class PacketAdmission(BurstAdmission):
 
     So ``i_stream.ready`` is high at a packet's first beat (the decision is made at once, and an
     admitted first beat always has room: ``level < B <= depth``) and while a dropped packet's
-    beats are thrown away; while an admitted packet's later beats go in, it is the slique's
-    ``i_stream.ready``: a packet admitted near the limit waits for room instead of being cut (its
-    producer, the flow demux's queue, holds it).
+    beats are thrown away; while an admitted packet's later beats go in, it is
+    ``level < depth`` (a register): a packet admitted near the limit waits for room instead of
+    being cut (its producer, the flow demux's queue, holds it).
 
     The counters count packets: ``offered`` (first beats), ``accepted``,
     ``dropped_burst_exhausted``, ``dropped_hard_limit`` at the decision, ``delivered`` at the
@@ -70,24 +70,23 @@ class PacketAdmission(BurstAdmission):
 
     data_width = property(lambda self: self._data_width, doc="Bits of packet data per beat.")
 
-    def _admit(self, m, slique, **flags):
+    def _admit(self, m, below_depth, **flags):
         beat = self.i_stream.payload
         offer = Signal()
         m.d.comb += offer.eq(self.i_stream.valid & self.start)
         rule = self._rule(m, offer, **flags)
-        write = Mux(self.start, rule["accept"], self.i_stream.valid & self.keeping)
+        written = Signal()
         taken = self.i_stream.valid & self.i_stream.ready
         m.d.comb += [
-            self.i_stream.ready.eq(self.start | ~self.keeping | slique.i_stream.ready),
-            slique.i_stream.valid.eq(write),
-            slique.i_stream.payload.eq(beat),
+            self.i_stream.ready.eq(self.start | ~self.keeping | below_depth),
+            written.eq(Mux(self.start, rule["accept"],
+                           self.i_stream.valid & self.keeping & below_depth)),
         ]
         with m.If(taken):
             with m.If(beat.last):
                 m.d.sync += [self.start.eq(1), self.keeping.eq(0)]
             with m.Elif(self.start):
                 m.d.sync += [self.start.eq(0), self.keeping.eq(rule["accept"])]
-        written = slique.i_stream.valid & slique.i_stream.ready
         return dict(rule, offer=offer, written=written)
 
     def _delivered_event(self):

@@ -153,6 +153,7 @@ class BurstAdmission:
         self.mask = payload_mask(shape)
         self._tag = tag_field(shape)
         self._slique = BoundedSlique(shape, depth, on_full="backpressure", storage=storage)
+        self._staged = None  # the payload in the stage before the slique, or None
         self.widths = {
             "steady_depth": config_width(depth),
             "burst_depth": config_width(depth),
@@ -176,7 +177,8 @@ class BurstAdmission:
 
     @property
     def level(self):
-        return self._slique.level
+        """Beats in the stage and in the slique."""
+        return self._slique.level + (self._staged is not None)
 
     @property
     def config(self):
@@ -216,11 +218,15 @@ class BurstAdmission:
         level = self.level
         offer = self._offer(valid)
         take, accept, exhausted, limit = self._rule(offer, level)
-        written = self._written(valid, accept)
-
-        queue = self._slique.step(i_stream__valid=int(written), i_stream__payload=payload,
-                                  o_stream__ready=o_stream__ready)
-        ready = self._ready(queue)
+        staged = self._staged
+        queue = self._slique.step(i_stream__valid=int(staged is not None),
+                                  i_stream__payload=staged or 0, o_stream__ready=o_stream__ready)
+        if staged is not None and not queue.i_stream__ready:
+            raise AssertionError(f"the staged beat found no room in the slique (level {level})")
+        room = level < self.depth
+        written = self._written(valid, accept, room)
+        ready = self._ready(room)
+        self._staged = payload if written else None
         delivered = bool(queue.o_stream__valid and o_stream__ready) and \
             self._counts_as_delivered(queue.o_stream__payload)
         ports = AdmissionPorts(
@@ -279,12 +285,13 @@ class BurstAdmission:
         """Whether this cycle's beat is an offer to decide on."""
         return valid
 
-    def _written(self, valid, accept):
-        """Whether this cycle's beat goes into the slique."""
+    def _written(self, valid, accept, room):
+        """Whether this cycle's beat goes into the stage before the slique (``room``:
+        ``level < depth``, see the gateware's ``_stage``)."""
         return accept
 
-    def _ready(self, queue):
-        """``i_stream.ready`` this cycle, given the slique's ports (``queue``)."""
+    def _ready(self, room):
+        """``i_stream.ready`` this cycle, given ``room`` (``level < depth``)."""
         return 1
 
     def _counts_as_delivered(self, payload):

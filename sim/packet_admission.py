@@ -44,11 +44,11 @@ class PacketAdmission(BurstAdmission):
     def _offer(self, valid):
         return valid and self.start
 
-    def _written(self, valid, accept):
-        return accept if self.start else valid and self.keeping
+    def _written(self, valid, accept, room):
+        return accept if self.start else valid and self.keeping and room
 
-    def _ready(self, queue):
-        return int(self.start or not self.keeping or bool(queue.i_stream__ready))
+    def _ready(self, room):
+        return int(self.start or not self.keeping or room)
 
     def _counts_as_delivered(self, payload):
         return bool(unpack_beat(payload, self.data_width).last)

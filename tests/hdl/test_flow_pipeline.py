@@ -134,8 +134,8 @@ def test_packet_admission_keeps_or_drops_whole_packets(depth, storage, seed, rep
 
 def test_a_wrong_packet_admission_model_is_caught(seed):
     class CutsPackets(GoldenPacketAdmission):
-        def _written(self, valid, accept):
-            return accept if self.start else valid and self.keeping and self.rng_cut()
+        def _written(self, valid, accept, room):
+            return accept if self.start else valid and self.keeping and room and self.rng_cut()
 
         def rng_cut(self):
             self.cuts = getattr(self, "cuts", 0) + 1
