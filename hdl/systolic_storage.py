@@ -31,9 +31,13 @@ class SystolicStorage(Storage):
 
     ``level`` is counted at the ends of the chain (up on a write, down on a read) by one
     up/down counter. ``full`` is "the input cell has no free slot": its skid register is full
-    (or, without one, its main register is full and not moving on), from registers through at
-    most one gate. It is also high, for a few cycles, when the chain holds fewer than ``depth``
-    entries but the free slot has not yet walked up to the input cell.
+    (or, without one, its main register is full and not moving on). It is also high, for a few
+    cycles, when the chain holds fewer than ``depth`` entries but the free slot has not yet
+    walked up to the input cell. ``full`` and the counter's view of cell 0 come from registers
+    of their own (``room``, ``empty``: copies of the flags, computed from the same next-state
+    equations), so that the ends' loads (the producer's ready, the counter's carry chain) do not
+    share a net with the cells' payload registers; the flags are next-state equations of at
+    most four registers each, without clock enables.
 
     The room of a chain of two or more cells does not depend on the consumer: a full chain
     takes no beat in a cycle in which one leaves (:meth:`writes_when_full_and_read` is false);
@@ -93,59 +97,75 @@ class SystolicStorage(Storage):
         skid_payload = [Signal(width, name=f"cell{index}_skid_payload") if has_skid[index]
                         else None for index in range(cells)]
 
-        read = Signal()
-        m.d.comb += read.eq(self.o_stream.valid & self.o_stream.ready)
-
-        # take[i]: cell i's main register moves downstream at this edge (cell 0: to the
-        # consumer); a cell's ready to its upstream neighbour is ~skid_valid, a register.
-        take = [read] + [Signal(name=f"cell{index}_take") for index in range(1, cells)]
-        for index in range(1, cells):
-            m.d.comb += take[index].eq(main_valid[index] & ~skid_valid[index - 1])
+        # down_ready[i]: cell i's main register may move downstream at this edge: the consumer's
+        # ready for cell 0, else the downstream cell's ready, ~skid_valid (a register).
+        down_ready = [self.o_stream.ready] + [~skid_valid[index - 1] for index in range(1, cells)]
+        main_valid_next = [Signal(name=f"cell{index}_valid_next") for index in range(cells)]
+        skid_valid_next = [Signal(name=f"cell{index}_skid_valid_next") if has_skid[index]
+                           else C(0) for index in range(cells)]
 
         for index in range(cells):
             is_input = index == cells - 1
-            accept = self.w_en if is_input else take[index + 1]
+            # A beat comes from upstream at this edge: w_en, or the upstream cell's main
+            # register moving down (it is valid, and this cell's skid register is free).
+            accept = Signal(name=f"cell{index}_accept")
+            m.d.comb += accept.eq(self.w_en if is_input
+                                  else main_valid[index + 1] & ~skid_valid[index])
             up_payload = Value.cast(self.w_data) if is_input else main_payload[index + 1]
 
-            # Main register: moves on when empty or taken, refilled from the skid register if
-            # it holds a beat, else from upstream (one 2:1 select and one enable per bit).
+            # The main register moves on when it is empty or taken.
             move_on = Signal(name=f"cell{index}_move_on")
-            m.d.comb += move_on.eq(take[index] | ~main_valid[index])
-            with m.If(move_on):
-                if has_skid[index]:
-                    m.d.sync += [
-                        main_payload[index].eq(Mux(skid_valid[index], skid_payload[index],
-                                                   up_payload)),
-                        main_valid[index].eq(skid_valid[index] | accept),
-                        skid_valid[index].eq(skid_valid[index] & accept),
-                    ]
-                else:
-                    m.d.sync += [
-                        main_payload[index].eq(up_payload),
-                        main_valid[index].eq(accept),
-                    ]
+            m.d.comb += move_on.eq(~main_valid[index] | down_ready[index])
+
+            # The flags as next-state equations of at most four registers (one LUT4 each, and
+            # no clock enable built from them): the main register stays full while held, or is
+            # refilled from the skid register or from upstream; the skid register fills while
+            # the main one is held, and (one-cell chain only) refills as it empties into main.
+            m.d.comb += main_valid_next[index].eq(~move_on | skid_valid[index] | accept)
+            m.d.sync += main_valid[index].eq(main_valid_next[index])
             if has_skid[index]:
-                with m.If(~move_on & accept):
-                    m.d.sync += skid_valid[index].eq(1)
-                # The skid register loads whatever upstream offers while it is free (its valid
-                # flag says whether that was a beat), and when it empties into main.
-                with m.If(~skid_valid[index] | take[index]):
+                m.d.comb += skid_valid_next[index].eq(
+                    (~move_on & (skid_valid[index] | accept)) | (skid_valid[index] & accept))
+                m.d.sync += skid_valid[index].eq(skid_valid_next[index])
+
+            # Payloads: one clock enable per register and cell, one 2:1 select per bit.
+            with m.If(move_on):
+                m.d.sync += main_payload[index].eq(
+                    Mux(skid_valid[index], skid_payload[index], up_payload) if has_skid[index]
+                    else up_payload)
+            if has_skid[index]:
+                # The skid register loads what upstream offers while it is free (its flag says
+                # whether that was a beat); a one-cell chain also refills it as it empties.
+                refill = ~skid_valid[index]
+                if cells == 1:
+                    refill = refill | (main_valid[index] & down_ready[index])
+                with m.If(refill):
                     m.d.sync += skid_payload[index].eq(up_payload)
 
-        # The input cell has no free slot: its skid register is full, or (no skid register)
-        # its main register is full and, in a chain of two cells or more, not taken next.
+        # full: the input cell has no free slot: its skid register is full, or (no skid
+        # register) its main register is full and, in a chain of two cells or more, not taken
+        # next. Kept in a register of its own, ``room`` (inverted, so that synthesis does not
+        # merge it with a cell's flag): the input cell's flags fan out to its payload
+        # registers, while ``room`` goes to the producer's ready and the level counter.
         last = cells - 1
         if has_skid[last]:
-            full = skid_valid[last]
+            full_next = skid_valid_next[last]
         elif cells > 1:
-            full = main_valid[last] & skid_valid[last - 1]
+            full_next = main_valid_next[last] & skid_valid_next[last - 1]
         else:
-            full = main_valid[last]
+            full_next = main_valid_next[last]
+        room = Signal(name="room", init=1)
+        m.d.sync += room.eq(~full_next)
+        full = ~room
 
         m.d.comb += [
             self.o_stream.valid.eq(main_valid[0]),
             self.o_stream.payload.eq(main_payload[0]),
             self.full.eq(full),
         ]
-        count_up_down(m, self.level, up=self.w_en, down=read)
+        # The level counter sees the reads through a copy of cell 0's valid flag (inverted, as
+        # ``room``), whose only load is the counter: cell 0's flag fans out to its payload.
+        empty = Signal(name="empty", init=1)
+        m.d.sync += empty.eq(~main_valid_next[0])
+        count_up_down(m, self.level, up=self.w_en, down=~empty & self.o_stream.ready)
         return m

@@ -577,6 +577,21 @@ class SliqueContract(Elaboratable):
 
         valids = [valid for _, valid, _ in registers]
         m.d.comb += Assert(level == sum(valids), "lemma: level counts the full registers")
+
+        # The copies of flags that the storage keeps for its ends.
+        last = cells - 1
+        if self.depth % 2 == 0:             # the input cell has a skid register, the last one
+            input_full = registers[-1][1]
+        elif cells > 1:                     # its main register is full and not taken next
+            input_full = main_valid[last] & registers[-2][1]
+        else:
+            input_full = main_valid[last]
+        m.d.comb += [
+            Assert(_internal(signals, "room", where) == ~input_full,
+                   "lemma: room is the input cell's free slot"),
+            Assert(_internal(signals, "empty", where) == ~main_valid[0],
+                   "lemma: empty is cell 0's main register's flag, inverted"),
+        ]
         for position, (index, valid, payload) in enumerate(registers):
             tracked = tracker.held & valid & (sum(valids[:position]) == tracker.ahead)
             with m.If(tracked):
