@@ -165,7 +165,17 @@ class RingStorage(Storage):
         :data:`GATE_COUNTER_BITS`). ``waiting`` is decoded from it when it is narrow, made of
         registers otherwise; ``full`` is its top bit when the depth is a power of two, decoded
         when it is narrow, a register otherwise."""
-        if len(self.level) <= GATE_COUNTER_BITS:
+        power_of_two = self._depth & (self._depth - 1) == 0
+        if len(self.level) <= GATE_COUNTER_BITS and power_of_two:
+            # level <= depth = 2**k: the top bit is set only at depth, with the others clear.
+            # They count modulo depth; the top bit is set when they wrap upwards and cleared by
+            # any step down: its input is ~read & all(others), and synthesis (which otherwise
+            # made the counter's top bits three LUTs deep, and then the rest of the control
+            # logic too) keeps every path through the counter two LUTs deep.
+            count_up_down_gates(m, self.level[:-1], up=self.w_en, down=read)
+            with m.If(self.w_en ^ read):
+                m.d.sync += self.level[-1].eq(~read & self.level[:-1].all())
+        elif len(self.level) <= GATE_COUNTER_BITS:
             count_up_down_gates(m, self.level, up=self.w_en, down=read)
         else:
             count_up_down(m, self.level, up=self.w_en, down=read)
@@ -176,7 +186,7 @@ class RingStorage(Storage):
                                        self.level.any()))
         else:
             self._track_waiting(m, waiting, read=read)
-        if self._depth & (self._depth - 1) == 0:
+        if power_of_two:
             # level <= depth = 2**k: its top bit is set exactly when it is full.
             m.d.comb += self.full.eq(self.level[-1])
         elif narrow:
