@@ -402,15 +402,20 @@ class FlowDemux(wiring.Component):
                     m.d.sync += [position.eq(position + 1), discard.eq(position == depth - 1)]
         # The 32-bit counters count ``packet`` a cycle later, from a register (``packet`` is late
         # and would enable 64 flip-flops): ``sequence`` is then the tag of the packet of the
-        # cycle before, and ``offered`` shows that packet through an adder's carry in.
+        # cycle before, and ``offered`` shows that packet through an adder's carry in. Whether
+        # the counter has saturated is a register too, so that the carry in is one gate from
+        # registers (the register bank reads ``offered`` through the adder's carry chain).
         counted = Signal()
         m.d.sync += counted.eq(packet)
         sequence = Signal(32)
         with m.If(counted):
             m.d.sync += sequence.eq(sequence + 1)
         offered = Signal(COUNTER_WIDTH)
-        saturating_count(m, offered, counted)
-        m.d.comb += self.offered.eq(offered + (counted & (offered != (1 << COUNTER_WIDTH) - 1)))
+        saturated = Signal()
+        largest = (1 << COUNTER_WIDTH) - 1
+        with m.If(counted & ~saturated):
+            m.d.sync += [offered.eq(offered + 1), saturated.eq(offered == largest - 1)]
+        m.d.comb += self.offered.eq(offered + (counted & ~saturated))
         # Delayed by a cycle, like the parser's input, to meet the parser's result.
         return dict(packet=packet, **self._stage(m, "arrival", **arrival, tag=sequence))
 

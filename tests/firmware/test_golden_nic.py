@@ -74,7 +74,7 @@ def test_a_full_rx_ring_makes_the_dma_miss_frames(seed):
     worth of buffers at set-up) and the DMA drops the rest as missed (i225's MPC, as the
     gateware's engine does: it never back-pressures the pipeline); offered == delivered +
     dropped once the ring is drained."""
-    nic = GoldenNIC(queues=1, queue_depth=16, demux_depth=16, rx_ring=2)
+    nic = GoldenNIC(queues=1, queue_depth=16, demux_depth=32, rx_ring=2)
     pool = flows(seeded(seed, "full"), 3)
     frames = [pool[index % 3].frame(bytes(40)) for index in range(12)]
     for frame in frames:
