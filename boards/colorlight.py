@@ -251,6 +251,10 @@ class ColorlightCore(wiring.Component):
                 pipeline.refill_denominator.eq(regs.ADMISSION_DENOMINATOR.data),
                 pipeline.trace_stream.ready.eq(1),
                 pipeline.rst_stream.ready.eq(1),
+            ]
+            # The counters reach the bank through a register (a read sees them a cycle late):
+            # the demux's offered count comes through an adder, and the bank is across the chip.
+            m.d.sync += [
                 getattr(regs, f"FLOW{port}_OFFERED").r_data.eq(pipeline.demux_offered),
                 getattr(regs, f"FLOW{port}_DELIVERED").r_data.eq(
                     pipeline.admission_delivered[0]),

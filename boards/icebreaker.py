@@ -274,8 +274,10 @@ class FlowBoardCore(wiring.Component):
         self.queues = queues
         self.generator = PacketGenerator()
         self.admissions = [
+            # No register stage: at 12 MHz it is not needed, and the UP5K is full.
             RegisteredBlock(PacketAdmission(8, queue_depth, fraction_bits=FRACTION_BITS,
-                                            token_bits=TOKEN_BITS, queue=queue),
+                                            token_bits=TOKEN_BITS, queue=queue,
+                                            register_stage=False),
                             admission_bank_registers(queue), admission_binding(),
                             unmapped="err")
             for queue in range(queues)]

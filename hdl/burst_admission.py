@@ -68,8 +68,11 @@ def _check_width(name, value, *, minimum, maximum):
     return value
 
 
-def check_admission_parameters(shape, depth, *, fraction_bits, token_bits, queue, storage):
+def check_admission_parameters(shape, depth, *, fraction_bits, token_bits, queue, storage,
+                               register_stage=True):
     """The checks of :class:`BurstAdmission`'s parameters (shared with its golden model)."""
+    if not isinstance(register_stage, bool):
+        raise TypeError(f"register_stage must be True or False, not {register_stage!r}")
     check_shape(shape)
     check_depth(depth)
     _check_width("fraction_bits", fraction_bits, minimum=1, maximum=32)
@@ -102,15 +105,18 @@ class BurstAdmission(wiring.Component):
     - ``level < S`` (``steady_depth``): accepted (:attr:`Decision.STEADY`);
     - ``S <= level < B`` (``burst_depth``): accepted if ``tokens >= 1``, taking one token
       (:attr:`Decision.TOKEN`); else dropped, ``BURST_EXHAUSTED``;
-    - ``level >= B``: dropped, ``HARD_LIMIT``.
+    - ``level >= B``: dropped, ``HARD_LIMIT``; also below ``B`` when the slique cannot take a
+      beat (only a systolic slique does that, for a few cycles while a read ripples up its
+      chain; see ``_stage``).
 
     ``B`` is at most ``depth`` (a larger value acts as ``depth``: a slique that is full is the
     hard limit) and ``S`` at most ``B`` (the hard limit wins). Admission never back-pressures:
     ``i_stream.ready`` is always high, and a beat that is not accepted is dropped and counted.
     A beat leaving the slique in the same cycle does not make room for that cycle's decision
-    (the decision does not depend on ``o_stream.ready``), only for the next one. An admitted
-    beat waits one cycle in a register stage before it enters the slique (see ``_stage``);
-    ``level`` counts the beats in the stage and in the slique.
+    (the decision does not depend on ``o_stream.ready``), only for the next one. With
+    ``register_stage`` (the default) an admitted beat waits one cycle in a register before it
+    enters the slique (see ``_stage``); ``level`` counts the beats in the stage and in the
+    slique.
 
     **The bucket** holds ``tokens`` (an integer, at most ``C``, ``bucket_capacity``) and a
     fraction ``token_fraction / D``, with ``D`` the ``refill_denominator`` (``0`` means
@@ -183,6 +189,11 @@ class BurstAdmission(wiring.Component):
         Queue number reported in trace events (0 to 255).
     storage : ``"auto"``, ``"systolic"`` or ``"ring"``
         Storage of the :class:`~slique.hdl.BoundedSlique`.
+    register_stage : bool
+        An admitted beat waits one cycle in a register before it enters the slique (``True``,
+        for 125 MHz on ECP5: the decision and the slique's write are then apart), or enters it
+        in the cycle of its decision (``False``: a few flip-flops fewer, for slow clocks where
+        area counts, e.g. the iCEBreaker's 12 MHz).
 
     Attributes
     ----------
@@ -190,7 +201,7 @@ class BurstAdmission(wiring.Component):
         Offered beats; ``ready`` is always high.
     o_stream : ``Out(stream.Signature(shape))``
         Admitted beats, from the slique (registered); a beat admitted into an empty slique is
-        here one cycle later than the slique alone would give it (the register stage).
+        here one cycle later than the slique alone would give it with ``register_stage``.
     steady_depth, burst_depth : ``In(config_width(depth))``
         ``S`` and ``B``; both reset to ``depth`` (a slique that drops when full).
     bucket_capacity : ``In(token_bits)``
@@ -214,9 +225,11 @@ class BurstAdmission(wiring.Component):
     """
 
     def __init__(self, shape, depth, *, fraction_bits=16, token_bits=16, queue=0,
-                 storage="auto"):
+                 storage="auto", register_stage=True):
         check_admission_parameters(shape, depth, fraction_bits=fraction_bits,
-                                   token_bits=token_bits, queue=queue, storage=storage)
+                                   token_bits=token_bits, queue=queue, storage=storage,
+                                   register_stage=register_stage)
+        self._register_stage = register_stage
         self._shape = shape
         self._depth = depth
         self._fraction_bits = fraction_bits
@@ -249,6 +262,8 @@ class BurstAdmission(wiring.Component):
     fraction_bits = property(lambda self: self._fraction_bits, doc="Fraction bits of the rate.")
     token_bits = property(lambda self: self._token_bits, doc="Bits of the token count.")
     queue = property(lambda self: self._queue, doc="Queue number of the trace events.")
+    register_stage = property(lambda self: self._register_stage,
+                              doc="Whether an admitted beat waits a cycle before the slique.")
 
     def elaborate(self, platform):
         m = Module()
@@ -265,9 +280,10 @@ class BurstAdmission(wiring.Component):
         below_burst = Signal(init=1)   # level < min(B, depth)
         below_depth = Signal(init=1)   # level < depth
         has_token = Signal()           # tokens != 0
-        outcome = self._admit(m, below_depth, below_steady=below_steady,
-                              below_burst=below_burst, has_token=has_token)
-        self._stage(m, slique, outcome["written"])
+        room = Signal()                # the stage (or the slique) takes a beat this cycle
+        outcome = self._admit(m, below_depth & room, below_steady=below_steady,
+                              below_burst=below_burst, has_token=has_token, room=room)
+        self._stage(m, slique, written=outcome["written"], room=room)
 
         self._track_level(m, slique, accept=outcome["written"], below_steady=below_steady,
                           below_burst=below_burst, below_depth=below_depth)
@@ -277,40 +293,55 @@ class BurstAdmission(wiring.Component):
         return m
 
     @staticmethod
-    def _rule(m, offer, *, below_steady, below_burst, has_token):
+    def _rule(m, offer, *, below_steady, below_burst, has_token, room):
         """The admission rule for an ``offer``: returns ``take`` (accepted with a token),
         ``accept``, ``exhausted`` (dropped, BURST_EXHAUSTED) and ``limit`` (dropped,
-        HARD_LIMIT), as signals (shared with :class:`~slique.hdl.PacketAdmission`)."""
+        HARD_LIMIT: at ``B``, or no ``room``), as signals (shared with
+        :class:`~slique.hdl.PacketAdmission`)."""
         rule = {name: Signal(name=name) for name in ("take", "accept", "exhausted", "limit")}
+        fits = below_burst & room
         m.d.comb += [
-            rule["take"].eq(offer & ~below_steady & below_burst & has_token),
-            rule["accept"].eq(offer & below_steady | rule["take"]),
-            rule["exhausted"].eq(offer & ~below_steady & below_burst & ~has_token),
-            rule["limit"].eq(offer & ~below_burst),
+            rule["take"].eq(offer & ~below_steady & fits & has_token),
+            rule["accept"].eq(offer & below_steady & room | rule["take"]),
+            rule["exhausted"].eq(offer & ~below_steady & fits & ~has_token),
+            rule["limit"].eq(offer & ~fits),
         ]
         return rule
 
-    def _stage(self, m, slique, written):
+    def _stage(self, m, slique, *, written, room):
         """The register stage between the decision and the slique: a beat ``written`` waits in
-        it for one cycle, then enters the slique.
+        it for one cycle, then enters the slique; without ``register_stage`` it enters the
+        slique at once. Drives ``room``: a beat can be written this cycle (the stage is empty
+        or its beat enters the slique now; without a stage, the slique takes a beat).
 
-        ``level`` counts the staged beat and a beat is written only while ``level < depth``, so
-        a staged beat always finds room in the slique: the stage never waits, and the slique's
-        ``i_stream.ready`` is never low when it is offered a beat. The stage keeps the decision
+        With a ring the stage never waits: ``level`` counts the staged beat and a beat is
+        written only while ``level < depth``, so the ring has room for it. A systolic slique
+        may refuse a beat below ``depth`` (its input cell is busy while a read ripples up the
+        chain): the staged beat then waits, and ``room`` is low. The stage keeps the decision
         (``has_token`` -> ``accept``) and the slique's write (-> its level counter's carry chain)
         in two cycles: the two together were the slowest path of the Colorlight board top."""
+        if not self._register_stage:
+            m.d.comb += [
+                slique.i_stream.valid.eq(written),
+                slique.i_stream.payload.eq(self.i_stream.payload),
+                room.eq(slique.i_stream.ready),
+            ]
+            return
         staged = Signal(name="staged")
         staged_payload = Signal(self._shape, name="staged_payload")
-        m.d.sync += [staged.eq(written), staged_payload.eq(self.i_stream.payload)]
+        with m.If(room):
+            m.d.sync += [staged.eq(written), staged_payload.eq(self.i_stream.payload)]
         m.d.comb += [
             slique.i_stream.valid.eq(staged),
             slique.i_stream.payload.eq(staged_payload),
+            room.eq(~staged | slique.i_stream.ready),
         ]
 
-    def _admit(self, m, below_depth, **flags):
+    def _admit(self, m, space, **flags):
         """One decision per beat: every beat offered is an offer; an accepted beat goes into
-        the stage (``level < B <= depth`` leaves room). Returns the rule's signals, with
-        ``offer`` and ``written`` (a beat enters the stage)."""
+        the stage (the rule admits only with ``room``). Returns the rule's signals, with
+        ``offer`` and ``written`` (a beat enters the stage). ``space``: ``level < depth`` and
+        ``room`` (used by :class:`~slique.hdl.PacketAdmission` for a packet's later beats)."""
         offer = self.i_stream.valid
         rule = self._rule(m, offer, **flags)
         m.d.comb += self.i_stream.ready.eq(1)

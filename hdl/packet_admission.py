@@ -27,8 +27,8 @@ class PacketAdmission(BurstAdmission):
     So ``i_stream.ready`` is high at a packet's first beat (the decision is made at once, and an
     admitted first beat always has room: ``level < B <= depth``) and while a dropped packet's
     beats are thrown away; while an admitted packet's later beats go in, it is
-    ``level < depth`` (a register): a packet admitted near the limit waits for room instead of
-    being cut (its producer, the flow demux's queue, holds it).
+    ``level < depth`` and room in the register stage: a packet admitted near the limit waits
+    for room instead of being cut (its producer, the flow demux's queue, holds it).
 
     The counters count packets: ``offered`` (first beats), ``accepted``,
     ``dropped_burst_exhausted``, ``dropped_hard_limit`` at the decision, ``delivered`` at the
@@ -43,7 +43,7 @@ class PacketAdmission(BurstAdmission):
     ----------
     data_width : 8 or 32
         Bits of packet data per beat (the payload is :func:`~slique.hdl.packet.packet_layout`).
-    depth, fraction_bits, token_bits, queue, storage
+    depth, fraction_bits, token_bits, queue, storage, register_stage
         As for :class:`~slique.hdl.BurstAdmission`; ``depth`` counts beats.
 
     Attributes
@@ -61,16 +61,17 @@ class PacketAdmission(BurstAdmission):
     """
 
     def __init__(self, data_width, depth, *, fraction_bits=16, token_bits=16, queue=0,
-                 storage="auto"):
+                 storage="auto", register_stage=True):
         self._data_width = data_width
         super().__init__(packet_layout(data_width), depth, fraction_bits=fraction_bits,
-                         token_bits=token_bits, queue=queue, storage=storage)
+                         token_bits=token_bits, queue=queue, storage=storage,
+                         register_stage=register_stage)
         self.start = Signal(init=1)
         self.keeping = Signal()
 
     data_width = property(lambda self: self._data_width, doc="Bits of packet data per beat.")
 
-    def _admit(self, m, below_depth, **flags):
+    def _admit(self, m, space, **flags):
         beat = self.i_stream.payload
         offer = Signal()
         m.d.comb += offer.eq(self.i_stream.valid & self.start)
@@ -78,9 +79,9 @@ class PacketAdmission(BurstAdmission):
         written = Signal()
         taken = self.i_stream.valid & self.i_stream.ready
         m.d.comb += [
-            self.i_stream.ready.eq(self.start | ~self.keeping | below_depth),
+            self.i_stream.ready.eq(self.start | ~self.keeping | space),
             written.eq(Mux(self.start, rule["accept"],
-                           self.i_stream.valid & self.keeping & below_depth)),
+                           self.i_stream.valid & self.keeping & space)),
         ]
         with m.If(taken):
             with m.If(beat.last):

@@ -131,7 +131,7 @@ class BurstAdmission:
 
     Parameters
     ----------
-    shape, depth, fraction_bits, token_bits, queue, storage
+    shape, depth, fraction_bits, token_bits, queue, storage, register_stage
         As for :class:`slique.hdl.BurstAdmission` (the same checks).
 
     Attributes
@@ -143,10 +143,12 @@ class BurstAdmission:
     """
 
     def __init__(self, shape, depth, *, fraction_bits=16, token_bits=16, queue=0,
-                 storage="auto"):
+                 storage="auto", register_stage=True):
         check_admission_parameters(shape, depth, fraction_bits=fraction_bits,
-                                   token_bits=token_bits, queue=queue, storage=storage)
+                                   token_bits=token_bits, queue=queue, storage=storage,
+                                   register_stage=register_stage)
         self.depth = depth
+        self.register_stage = register_stage
         self.fraction_bits = fraction_bits
         self.token_bits = token_bits
         self.queue = queue
@@ -216,17 +218,22 @@ class BurstAdmission:
         valid = bool(i_stream__valid)
         payload = i_stream__payload & self.mask
         level = self.level
+        takes = self._slique.takes(o_stream__ready)
+        room = takes if not self.register_stage else self._staged is None or takes
         offer = self._offer(valid)
-        take, accept, exhausted, limit = self._rule(offer, level)
-        staged = self._staged
-        queue = self._slique.step(i_stream__valid=int(staged is not None),
-                                  i_stream__payload=staged or 0, o_stream__ready=o_stream__ready)
-        if staged is not None and not queue.i_stream__ready:
-            raise AssertionError(f"the staged beat found no room in the slique (level {level})")
-        room = level < self.depth
-        written = self._written(valid, accept, room)
-        ready = self._ready(room)
-        self._staged = payload if written else None
+        take, accept, exhausted, limit = self._rule(offer, level, room)
+        space = level < self.depth and room
+        written = self._written(valid, accept, space)
+        ready = self._ready(space)
+        entering = payload if written else None
+        if self.register_stage:
+            entering = self._staged
+            if room:
+                self._staged = payload if written else None
+        queue = self._slique.step(i_stream__valid=int(entering is not None),
+                                  i_stream__payload=entering or 0, o_stream__ready=o_stream__ready)
+        if entering is not None and not queue.i_stream__ready and not self.register_stage:
+            raise AssertionError(f"an admitted beat found no room in the slique (level {level})")
         delivered = bool(queue.o_stream__valid and o_stream__ready) and \
             self._counts_as_delivered(queue.o_stream__payload)
         ports = AdmissionPorts(
@@ -268,15 +275,16 @@ class BurstAdmission:
         self.dropped_hard_limit = min(self.dropped_hard_limit + limit, _COUNTER_MAX)
         return ports
 
-    def _rule(self, offer, level):
-        """``(take, accept, exhausted, limit)`` for an ``offer`` at ``level`` (the rule)."""
+    def _rule(self, offer, level, room):
+        """``(take, accept, exhausted, limit)`` for an ``offer`` at ``level`` (the rule), with
+        ``room`` in the stage (or the slique)."""
         cfg = self._config
         below_steady = level < cfg.steady
-        below_burst = level < cfg.burst
-        take = offer and not below_steady and below_burst and self.tokens != 0
-        accept = offer and below_steady or take
-        exhausted = offer and not below_steady and below_burst and self.tokens == 0
-        limit = offer and not below_burst
+        fits = level < cfg.burst and room
+        take = offer and not below_steady and fits and self.tokens != 0
+        accept = offer and below_steady and room or take
+        exhausted = offer and not below_steady and fits and self.tokens == 0
+        limit = offer and not fits
         return take, accept, exhausted, limit
 
     # What a beat is: here every beat is a decision (PacketAdmission overrides these).
@@ -285,13 +293,13 @@ class BurstAdmission:
         """Whether this cycle's beat is an offer to decide on."""
         return valid
 
-    def _written(self, valid, accept, room):
-        """Whether this cycle's beat goes into the stage before the slique (``room``:
-        ``level < depth``, see the gateware's ``_stage``)."""
+    def _written(self, valid, accept, space):
+        """Whether this cycle's beat goes into the stage before the slique (``space``:
+        ``level < depth`` and room in the stage, see the gateware's ``_stage``)."""
         return accept
 
-    def _ready(self, room):
-        """``i_stream.ready`` this cycle, given ``room`` (``level < depth``)."""
+    def _ready(self, space):
+        """``i_stream.ready`` this cycle, given ``space``."""
         return 1
 
     def _counts_as_delivered(self, payload):
@@ -573,8 +581,8 @@ def _shapes():
 
 
 def run_parameters(*, shape="unsigned32", depth=16, fraction_bits=16, token_bits=16, queue=0,
-                   storage="auto", seed=1, cycles=2000, pattern="random", changes=12,
-                   replay="", record=False):
+                   storage="auto", register_stage=True, seed=1, cycles=2000, pattern="random",
+                   changes=12, replay="", record=False):
     """A JSON-able description of a lockstep run (the configuration schedule is drawn from
     ``seed`` with ``changes`` changes)."""
     shapes = _shapes()
@@ -582,14 +590,16 @@ def run_parameters(*, shape="unsigned32", depth=16, fraction_bits=16, token_bits
         raise ValueError(f"Unknown shape {shape!r}; choose one of {', '.join(shapes)}")
     return dict(design="burst-admission", shape=shape,
                 width=Shape.cast(shapes[shape]).width, depth=depth, fraction_bits=fraction_bits,
-                token_bits=token_bits, queue=queue, storage=storage, seed=seed, cycles=cycles,
-                pattern=pattern, changes=changes, replay=replay, record=record)
+                token_bits=token_bits, queue=queue, storage=storage,
+                register_stage=register_stage, seed=seed, cycles=cycles, pattern=pattern,
+                changes=changes, replay=replay, record=record)
 
 
 def _construct(cls, parameters):
     return cls(_shapes()[parameters["shape"]], parameters["depth"],
                fraction_bits=parameters["fraction_bits"], token_bits=parameters["token_bits"],
-               queue=parameters["queue"], storage=parameters["storage"])
+               queue=parameters["queue"], storage=parameters["storage"],
+               register_stage=parameters.get("register_stage", True))
 
 
 def gateware(parameters):

@@ -17,7 +17,7 @@ class PacketAdmission(BurstAdmission):
 
     Parameters
     ----------
-    data_width, depth, fraction_bits, token_bits, queue, storage
+    data_width, depth, fraction_bits, token_bits, queue, storage, register_stage
         As for :class:`slique.hdl.PacketAdmission`.
 
     Attributes
@@ -30,10 +30,11 @@ class PacketAdmission(BurstAdmission):
     """
 
     def __init__(self, data_width, depth, *, fraction_bits=16, token_bits=16, queue=0,
-                 storage="auto"):
+                 storage="auto", register_stage=True):
         self.data_width = data_width
         super().__init__(packet_layout(data_width), depth, fraction_bits=fraction_bits,
-                         token_bits=token_bits, queue=queue, storage=storage)
+                         token_bits=token_bits, queue=queue, storage=storage,
+                         register_stage=register_stage)
         self.start = True
         self.keeping = False
 
@@ -44,11 +45,11 @@ class PacketAdmission(BurstAdmission):
     def _offer(self, valid):
         return valid and self.start
 
-    def _written(self, valid, accept, room):
-        return accept if self.start else valid and self.keeping and room
+    def _written(self, valid, accept, space):
+        return accept if self.start else valid and self.keeping and space
 
-    def _ready(self, room):
-        return int(self.start or not self.keeping or room)
+    def _ready(self, space):
+        return int(self.start or not self.keeping or space)
 
     def _counts_as_delivered(self, payload):
         return bool(unpack_beat(payload, self.data_width).last)

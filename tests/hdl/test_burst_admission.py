@@ -37,13 +37,14 @@ def _check_outcome(result):
 
 
 @pytest.mark.parametrize("pattern", ["random", "bursty-slow", "stalls"])
-@pytest.mark.parametrize("storage, depth", [("systolic", 1), ("systolic", 3), ("ring", 2),
-                                            ("ring", 16)])
-def test_matches_golden_model(depth, storage, pattern, seed, replay, cycles):
+@pytest.mark.parametrize("storage, depth, register_stage", [
+    ("systolic", 1, True), ("systolic", 3, True), ("ring", 2, True), ("ring", 16, True),
+    ("systolic", 1, False), ("ring", 16, False)])
+def test_matches_golden_model(depth, storage, register_stage, pattern, seed, replay, cycles):
     n = cycles(1000)
     schedule = ConfigSchedule.random(seed, depth=depth, cycles=n, changes=16)
-    result = _lockstep(32, depth, schedule, storage=storage, seed=seed, replay=replay,
-                       cycles=n, pattern=pattern)
+    result = _lockstep(32, depth, schedule, storage=storage, register_stage=register_stage,
+                       seed=seed, replay=replay, cycles=n, pattern=pattern)
     _check_outcome(result)
 
 
@@ -258,6 +259,7 @@ def test_ports():
     ((8, 4), {"token_bits": 2.0}, TypeError, "token_bits must be an integer"),
     ((8, 4), {"queue": 256}, ValueError, "queue must be from 0 to 255"),
     ((8, 4), {"storage": "bram"}, ValueError, "must be one of"),
+    ((8, 4), {"register_stage": 1}, TypeError, "register_stage must be True or False"),
 ])
 def test_bad_parameters_raise_with_what_is_allowed(arguments, options, error, message):
     with pytest.raises(error, match=message):

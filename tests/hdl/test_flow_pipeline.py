@@ -72,12 +72,15 @@ def _packets(rng, count, data_width):
     return packets
 
 
-def _admission_lockstep(seed, *, depth, data_width=32, count=120, model=None, storage="auto"):
+def _admission_lockstep(seed, *, depth, data_width=32, count=120, model=None, storage="auto",
+                        register_stage=True):
     """Random packets with gaps, a random consumer and random configuration into the gateware and
     the model; returns (offered packets, delivered beats, final counters)."""
     rng = random.Random(seed)
-    dut = PacketAdmission(data_width, depth, storage=storage, queue=3)
-    model = model or GoldenPacketAdmission(data_width, depth, storage=storage, queue=3)
+    dut = PacketAdmission(data_width, depth, storage=storage, queue=3,
+                          register_stage=register_stage)
+    model = model or GoldenPacketAdmission(data_width, depth, storage=storage, queue=3,
+                                           register_stage=register_stage)
     packets = _packets(rng, count, data_width)
     beats = [beat for packet in packets for beat in packet]
     schedule = ConfigSchedule.random(seed, depth=depth, cycles=len(beats) * 2, changes=10)
@@ -117,9 +120,12 @@ def _admission_lockstep(seed, *, depth, data_width=32, count=120, model=None, st
     return packets, delivered, final
 
 
-@pytest.mark.parametrize("depth, storage", [(4, "systolic"), (24, "ring")])
-def test_packet_admission_keeps_or_drops_whole_packets(depth, storage, seed, replay):
-    packets, delivered, final = _admission_lockstep(seed, depth=depth, storage=storage)
+@pytest.mark.parametrize("depth, storage, register_stage", [
+    (4, "systolic", True), (24, "ring", True), (4, "systolic", False), (24, "ring", False)])
+def test_packet_admission_keeps_or_drops_whole_packets(depth, storage, register_stage, seed,
+                                                       replay):
+    packets, delivered, final = _admission_lockstep(seed, depth=depth, storage=storage,
+                                                    register_stage=register_stage)
     hint = f"seed={seed}; replay with: {replay}"
     out = split_packets(delivered)
     assert len(out) == final["delivered"] == final["accepted"], hint

@@ -12,13 +12,15 @@ pytestmark = pytest.mark.cocotb
 BENCH = "slique.sim.benches.burst_admission_bench"
 
 
-@pytest.mark.parametrize("shape, depth, storage, fraction_bits, token_bits, queue, pattern", [
-    ("unsigned32", 16, "auto", 16, 16, 0, "random"),
-    ("tagged-beat", 3, "systolic", 4, 5, 42, "bursty-slow"),
-])
+@pytest.mark.parametrize(
+    "shape, depth, storage, fraction_bits, token_bits, queue, pattern, register_stage", [
+        ("unsigned32", 16, "auto", 16, 16, 0, "random", True),
+        ("tagged-beat", 3, "systolic", 4, 5, 42, "bursty-slow", False),
+    ])
 def test_burst_admission(tmp_path, shape, depth, storage, fraction_bits, token_bits, queue,
-                         pattern, seed, replay, cycles):
+                         pattern, register_stage, seed, replay, cycles):
     run = golden.run_parameters(shape=shape, depth=depth, storage=storage,
+                                register_stage=register_stage,
                                 fraction_bits=fraction_bits, token_bits=token_bits,
                                 queue=queue, seed=seed, cycles=cycles(3000), changes=24,
                                 pattern=pattern, replay=replay)
