@@ -285,7 +285,7 @@ class FlowBoardCore(wiring.Component):
         self.board_bank = bank(BOARD_REGISTERS)
         self.frame_port = HostFramePort(queues, len(self.admissions[0].block.level))
         self.soc = BridgeSoC([self.board_bank, *self.admissions, self.frame_port],
-                             divisor=divisor, timeout=timeout)
+                             divisor=divisor, timeout=timeout, counter_bits=16, latency=1)
         super().__init__({"rx": In(1, init=1), "tx": Out(1, init=1)})
 
     def elaborate(self, platform):

@@ -13,9 +13,9 @@ from amaranth.lib import wiring
 from amaranth.lib.wiring import In, Out
 
 from slique.hdl.register_bank import RegisterBank
-from slique.hdl.uart_bridge import (ADDR_WIDTH, BRIDGE_ID, BRIDGE_REGISTERS, DEFAULT_DIVISOR,
-                                    DEFAULT_MAX_BURST, DEFAULT_TIMEOUT, Status, StrayByte,
-                                    UartBridge, frame_counter_name, stray_counter_name)
+from slique.hdl.uart_bridge import (ADDR_WIDTH, BRIDGE_ID, DEFAULT_DIVISOR, DEFAULT_MAX_BURST,
+                                    DEFAULT_TIMEOUT, Status, StrayByte, UartBridge,
+                                    bridge_registers, frame_counter_name, stray_counter_name)
 
 
 __all__ = ["BridgeSoC", "BANK_ADDR_WIDTH", "BANK_WORDS", "register_address", "bank"]
@@ -49,6 +49,12 @@ class BridgeSoC(wiring.Component):
         a bank's window, addresses beyond its ``addr_width`` are answered with ``err``.
     divisor, max_burst, timeout : int
         Of the :class:`~slique.hdl.UartBridge`.
+    counter_bits : int
+        Of bank 0's counters (:func:`~slique.hdl.uart_bridge.bridge_registers`).
+    latency : 1 or 2
+        Of bank 0 (see :class:`~slique.hdl.register_bank.RegisterBank`): 2, the default, decodes
+        a registered request (for 125 MHz on the Colorlight's ECP5); 1 saves the request
+        registers where the clock is slow and the device full (the iCEBreaker).
 
     Attributes
     ----------
@@ -59,10 +65,9 @@ class BridgeSoC(wiring.Component):
     """
 
     def __init__(self, banks=(), *, divisor=DEFAULT_DIVISOR, max_burst=DEFAULT_MAX_BURST,
-                 timeout=DEFAULT_TIMEOUT):
+                 timeout=DEFAULT_TIMEOUT, counter_bits=32, latency=2):
         self.bridge = UartBridge(divisor=divisor, max_burst=max_burst, timeout=timeout)
-        # latency 2: the bank decodes a registered request (125 MHz on the Colorlight's ECP5)
-        self.banks = [bank(BRIDGE_REGISTERS, latency=2), *banks]
+        self.banks = [bank(bridge_registers(counter_bits), latency=latency), *banks]
         if len(self.banks) > 1 << (ADDR_WIDTH - BANK_ADDR_WIDTH):
             raise ValueError(f"At most {1 << (ADDR_WIDTH - BANK_ADDR_WIDTH)} banks, not "
                              f"{len(self.banks)}")
@@ -82,11 +87,15 @@ class BridgeSoC(wiring.Component):
 
         own = self.banks[0]
         m.d.comb += own.BRIDGE_ID.r_data.eq(BRIDGE_ID)
+        def counter(name):
+            ports = getattr(own, name)
+            return getattr(ports, name, ports)  # a field of the register's name, or the register
+
         for status in Status:
-            m.d.comb += getattr(own, frame_counter_name(status)).inc.eq(
+            m.d.comb += counter(frame_counter_name(status)).inc.eq(
                 bridge.frame_done.valid & (bridge.frame_done.payload == status))
         for reason in StrayByte:
-            m.d.comb += getattr(own, stray_counter_name(reason)).inc.eq(
+            m.d.comb += counter(stray_counter_name(reason)).inc.eq(
                 bridge.stray_byte.valid & (bridge.stray_byte.payload == reason))
 
         bus = bridge.bus

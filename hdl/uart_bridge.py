@@ -78,7 +78,7 @@ from .uart_tx import UartTx
 
 __all__ = ["UartBridge", "Opcode", "Status", "StrayByte", "REQUEST_START", "REPLY_START",
            "CRC", "DEFAULT_DIVISOR", "DEFAULT_MAX_BURST", "DEFAULT_TIMEOUT", "ADDR_WIDTH",
-           "OPCODE_MASK", "BRIDGE_REGISTERS", "BRIDGE_ID", "frame_counter_name",
+           "OPCODE_MASK", "BRIDGE_REGISTERS", "bridge_registers", "BRIDGE_ID", "frame_counter_name",
            "stray_counter_name"]
 
 
@@ -143,24 +143,40 @@ def stray_counter_name(reason):
     return f"BRIDGE_STRAY_{reason.name}"
 
 
-#: The bridge's own registers (bank 0 of a :class:`slique.boards.soc.BridgeSoC`).
-BRIDGE_REGISTERS = RegisterMap("bridge", doc=(
-    "The UART-to-Wishbone bridge (`slique.hdl.UartBridge`): identification, a scratch "
-    "register and its outcome counters. Every request gets one reply, so the sum of the "
-    "BRIDGE_FRAMES_* counters is the number of frames started; bytes on the line are the "
-    "bytes in frames plus the sum of the BRIDGE_STRAY_* counters. A read of a counter through "
-    "the bridge is itself counted once its reply has gone out, so it shows in the next read."),
-    registers=[
-        Register("BRIDGE_ID", 0x00, "r", doc=f"Reads {BRIDGE_ID:#010x}: \"SLQ\" and the "
-                                             f"protocol version (1)."),
-        Register("BRIDGE_SCRATCH", 0x04, "rw", doc="Any value; for link tests."),
-        *[Register(frame_counter_name(status), 0x10 + 4 * status.value, "rc",
-                   doc=f"Replies with status {status.name}. Read-to-clear, saturating.")
-          for status in Status],
-        *[Register(stray_counter_name(reason), 0x30 + 4 * reason.value, "rc",
-                   doc=f"Bytes outside frames: {reason.name}. Read-to-clear, saturating.")
-          for reason in StrayByte],
-    ])
+def _counter_register(name, offset, doc, counter_bits):
+    """A read-to-clear counter register of ``counter_bits`` bits (its one field has the
+    register's name; 32 bits: a register without fields)."""
+    doc = f"{doc} Read-to-clear, saturating at {(1 << counter_bits) - 1}."
+    if counter_bits == 32:
+        return Register(name, offset, "rc", doc=doc)
+    return Register(name, offset, fields=[(name, (counter_bits - 1, 0), "rc", doc)], doc=doc)
+
+
+def bridge_registers(counter_bits=32):
+    """The bridge's own registers (bank 0 of a :class:`slique.boards.soc.BridgeSoC`), with
+    counters of ``counter_bits`` bits (16 on the iCEBreaker, where the device is full)."""
+    return RegisterMap("bridge", doc=(
+        "The UART-to-Wishbone bridge (`slique.hdl.UartBridge`): identification, a scratch "
+        "register and its outcome counters. Every request gets one reply, so the sum of the "
+        "BRIDGE_FRAMES_* counters is the number of frames started; bytes on the line are the "
+        "bytes in frames plus the sum of the BRIDGE_STRAY_* counters. A read of a counter "
+        "through the bridge is itself counted once its reply has gone out, so it shows in the "
+        "next read. The counters are 32-bit (16-bit on the iCEBreaker top)."),
+        registers=[
+            Register("BRIDGE_ID", 0x00, "r", doc=f"Reads {BRIDGE_ID:#010x}: \"SLQ\" and the "
+                                                 f"protocol version (1)."),
+            Register("BRIDGE_SCRATCH", 0x04, "rw", doc="Any value; for link tests."),
+            *[_counter_register(frame_counter_name(status), 0x10 + 4 * status.value,
+                                f"Replies with status {status.name}.", counter_bits)
+              for status in Status],
+            *[_counter_register(stray_counter_name(reason), 0x30 + 4 * reason.value,
+                                f"Bytes outside frames: {reason.name}.", counter_bits)
+              for reason in StrayByte],
+        ])
+
+
+#: The bridge's own registers with 32-bit counters (see :func:`bridge_registers`).
+BRIDGE_REGISTERS = bridge_registers()
 
 
 class UartBridge(wiring.Component):
