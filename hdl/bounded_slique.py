@@ -87,6 +87,11 @@ class BoundedSlique(wiring.Component, fifo.FIFOInterface):
         Consumer side; ``valid`` and ``payload`` are registered.
     level : ``Out(range(depth + 1))``
         Entries held, exact every cycle.
+    full : ``Out(1)``
+        No room for a beat this cycle unless one leaves in it and the storage
+        :attr:`writes_when_full_and_read` (the ring at ``depth`` entries; the systolic chain
+        when its input cell has no free slot); from registers through at most one gate, so a
+        producer can decide from it without waiting for the consumer's ``ready``.
     high_water : ``Out(range(depth + 1))``
         Largest ``level`` since reset.
     dropped : ``Out(32)``
@@ -105,6 +110,7 @@ class BoundedSlique(wiring.Component, fifo.FIFOInterface):
             "i_stream": In(stream.Signature(shape)),
             "o_stream": Out(stream.Signature(shape)),
             "level": Out(range(depth + 1)),
+            "full": Out(1),
             "high_water": Out(range(depth + 1)),
             "dropped": Out(COUNTER_WIDTH),
             "drop": Out(1),
@@ -142,7 +148,7 @@ class BoundedSlique(wiring.Component, fifo.FIFOInterface):
         m.submodules.storage = storage = self._storage_class(self._shape, self._depth)
         wiring.connect(m, wiring.flipped(self.o_stream), storage.o_stream)
 
-        full = Signal()
+        full = self.full
         read = Signal()
         room = Signal()
         write = Signal()

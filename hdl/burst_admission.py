@@ -280,7 +280,7 @@ class BurstAdmission(wiring.Component):
         below_burst = Signal(init=1)   # level < min(B, depth)
         below_depth = Signal(init=1)   # level < depth
         has_token = Signal()           # tokens != 0
-        room = Signal()                # the stage (or the slique) takes a beat this cycle
+        room = Signal()                # the stage (or the slique) can take a beat this cycle
         outcome = self._admit(m, below_depth & room, below_steady=below_steady,
                               below_burst=below_burst, has_token=has_token, room=room)
         self._stage(m, slique, written=outcome["written"], room=room)
@@ -312,7 +312,11 @@ class BurstAdmission(wiring.Component):
         """The register stage between the decision and the slique: a beat ``written`` waits in
         it for one cycle, then enters the slique; without ``register_stage`` it enters the
         slique at once. Drives ``room``: a beat can be written this cycle (the stage is empty
-        or its beat enters the slique now; without a stage, the slique takes a beat).
+        or its beat enters the slique now; without a stage, the slique takes a beat), from the
+        slique's ``full`` (registers) rather than its ``i_stream.ready``, so that the consumer's
+        ``ready`` does not reach the decision. Where a full slique would take a beat because one
+        leaves (a ring), ``full`` and a staged beat never meet: ``level`` counts both and stays
+        at most ``depth``.
 
         With a ring the stage never waits: ``level`` counts the staged beat and a beat is
         written only while ``level < depth``, so the ring has room for it. A systolic slique
@@ -324,7 +328,7 @@ class BurstAdmission(wiring.Component):
             m.d.comb += [
                 slique.i_stream.valid.eq(written),
                 slique.i_stream.payload.eq(self.i_stream.payload),
-                room.eq(slique.i_stream.ready),
+                room.eq(~slique.full),
             ]
             return
         staged = Signal(name="staged")
@@ -334,7 +338,7 @@ class BurstAdmission(wiring.Component):
         m.d.comb += [
             slique.i_stream.valid.eq(staged),
             slique.i_stream.payload.eq(staged_payload),
-            room.eq(~staged | slique.i_stream.ready),
+            room.eq(~staged | ~slique.full),
         ]
 
     def _admit(self, m, space, **flags):

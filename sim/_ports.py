@@ -22,6 +22,7 @@ class SliquePorts:
     o_stream__valid: int
     o_stream__payload: int | None
     level: int | None = None
+    full: int | None = None
     high_water: int | None = None
     dropped: int | None = None
     drop: int | None = None

@@ -58,18 +58,13 @@ class BoundedSlique:
         """As :attr:`slique.hdl.BoundedSlique.writes_when_full_and_read`."""
         return getattr(self._cells, "writes_when_full_and_read", True)
 
-    def takes(self, o_stream__ready):
-        """Whether a beat offered in this cycle goes in (``i_stream.ready`` in back-pressure
-        mode), given the consumer's ``o_stream.ready``."""
-        read = self._cells.o_valid and bool(o_stream__ready)
-        return not self.full or (read and self.writes_when_full_and_read)
-
     def step(self, *, i_stream__valid, i_stream__payload, o_stream__ready):
         """Outputs during one cycle with these inputs; then the clock edge."""
         cells = self._cells
         o_valid = cells.o_valid
         read = o_valid and bool(o_stream__ready)
-        room = self.takes(o_stream__ready)
+        full = self.full
+        room = not full or (read and self.writes_when_full_and_read)
         write = bool(i_stream__valid) and room
         discard = bool(i_stream__valid) and not room and self.on_full == "drop"
         ports = SliquePorts(
@@ -77,6 +72,7 @@ class BoundedSlique:
             o_stream__valid=int(o_valid),
             o_stream__payload=cells.o_payload if o_valid else None,
             level=self.level,
+            full=int(full),
             high_water=self.high_water,
             dropped=self.dropped,
             drop=self.drop,

@@ -218,8 +218,8 @@ class BurstAdmission:
         valid = bool(i_stream__valid)
         payload = i_stream__payload & self.mask
         level = self.level
-        takes = self._slique.takes(o_stream__ready)
-        room = takes if not self.register_stage else self._staged is None or takes
+        free = not self._slique.full
+        room = free if not self.register_stage else self._staged is None or free
         offer = self._offer(valid)
         take, accept, exhausted, limit = self._rule(offer, level, room)
         space = level < self.depth and room
@@ -232,8 +232,9 @@ class BurstAdmission:
                 self._staged = payload if written else None
         queue = self._slique.step(i_stream__valid=int(entering is not None),
                                   i_stream__payload=entering or 0, o_stream__ready=o_stream__ready)
-        if entering is not None and not queue.i_stream__ready and not self.register_stage:
-            raise AssertionError(f"an admitted beat found no room in the slique (level {level})")
+        if entering is not None and bool(queue.i_stream__ready) != room:
+            raise AssertionError(f"the slique {'refused' if room else 'took'} a beat the "
+                                 f"admission did not expect it to (level {level})")
         delivered = bool(queue.o_stream__valid and o_stream__ready) and \
             self._counts_as_delivered(queue.o_stream__payload)
         ports = AdmissionPorts(

@@ -159,8 +159,9 @@ def test_waves_on_request(tmp_path, seed):
 @pytest.mark.cocotb
 def test_failing_bench_raises_with_seed_and_replay(tmp_path, seed, replay):
     # The gateware holds its entries in a ring (two cycles to the output), the golden model is
-    # told "systolic" (one cycle): the first beat shows the difference at cycle 1.
-    wrong = _parameters(seed, depth=3, storage="systolic", pattern="saturate", replay=replay)
+    # told "systolic" (one cell at depth 2: one cycle): the first beat shows the difference at
+    # cycle 1.
+    wrong = _parameters(seed, depth=2, storage="systolic", pattern="saturate", replay=replay)
     gateware = sliques.gateware(dict(wrong, storage="ring"))
     with pytest.raises(BenchFailed) as error:
         run_bench(gateware, BENCH, parameters=wrong, name="failing",
