@@ -314,14 +314,13 @@ class BurstAdmission(wiring.Component):
         slique at once. Drives ``room``: a beat can be written this cycle (the stage is empty
         or its beat enters the slique now; without a stage, the slique takes a beat), from the
         slique's ``full`` (registers) rather than its ``i_stream.ready``, so that the consumer's
-        ``ready`` does not reach the decision. Where a full slique would take a beat because one
-        leaves (a ring), ``full`` and a staged beat never meet: ``level`` counts both and stays
-        at most ``depth``.
+        ``ready`` does not reach the decision.
 
         With a ring the stage never waits: ``level`` counts the staged beat and a beat is
-        written only while ``level < depth``, so the ring has room for it. A systolic slique
-        may refuse a beat below ``depth`` (its input cell is busy while a read ripples up the
-        chain): the staged beat then waits, and ``room`` is low. The stage keeps the decision
+        written only while ``level < depth``, so the ring has room for it (``full`` and a staged
+        beat never meet, and a full ring taking a beat as one leaves does not arise). A systolic
+        slique may refuse a beat below ``depth`` (its input cell is busy while a read ripples up
+        the chain): the staged beat then waits, and ``room`` is low. The stage keeps the decision
         (``has_token`` -> ``accept``) and the slique's write (-> its level counter's carry chain)
         in two cycles: the two together were the slowest path of the Colorlight board top."""
         if not self._register_stage:
@@ -397,9 +396,10 @@ class BurstAdmission(wiring.Component):
     def _track_level(self, m, slique, *, accept, below_steady, below_burst, below_depth):
         """Count ``level`` (the beats in the stage and the slique) and keep ``below_steady``,
         ``below_burst`` and ``below_depth`` equal to ``level < min(S, B, depth)``,
-        ``level < min(B, depth)`` and ``level < depth``, with ``S`` and ``B`` as sampled: compare each level there can be in the next cycle
-        (``level - 1``, ``level``, ``level + 1``) with the configuration ports, and choose at the
-        clock edge by what went in and out (the decision arrives late: it only selects).
+        ``level < min(B, depth)`` and ``level < depth``, with ``S`` and ``B`` as sampled: compare
+        each level there can be in the next cycle (``level - 1``, ``level``, ``level + 1``) with
+        the configuration ports, and choose at the clock edge by what went in and out (the
+        decision arrives late: it only selects).
         ``level + 1`` is kept in a register of its own, so that every comparison is one
         comparator."""
         read = slique.o_stream.valid & slique.o_stream.ready

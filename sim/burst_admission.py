@@ -225,11 +225,12 @@ class BurstAdmission:
         space = level < self.depth and room
         written = self._written(valid, accept, space)
         ready = self._ready(space)
-        entering = payload if written else None
         if self.register_stage:
             entering = self._staged
             if room:
                 self._staged = payload if written else None
+        else:
+            entering = payload if written else None
         queue = self._slique.step(i_stream__valid=int(entering is not None),
                                   i_stream__payload=entering or 0, o_stream__ready=o_stream__ready)
         if entering is not None and bool(queue.i_stream__ready) != room:
