@@ -101,6 +101,7 @@ class BridgeSoC(wiring.Component):
         bus = bridge.bus
         select = bus.adr[BANK_ADDR_WIDTH:]
         hit = Signal()
+        acks, errors = [], []
         for index, register_bank in enumerate(self.banks):
             m.submodules[f"bank{index}"] = register_bank
             target = register_bank.bus
@@ -115,12 +116,15 @@ class BridgeSoC(wiring.Component):
                 target.stb.eq(bus.stb & chosen),
             ]
             with m.If(chosen):
-                m.d.comb += [hit.eq(1), bus.dat_r.eq(target.dat_r), bus.ack.eq(target.ack)]
-                if hasattr(target, "err"):
-                    m.d.comb += bus.err.eq(target.err)
+                m.d.comb += [hit.eq(1), bus.dat_r.eq(target.dat_r)]
+            # A bank answers only a request it was given (its cyc and stb are gated by
+            # `chosen`), while the bridge still holds the address: its ack and err need no
+            # address decoder in front of the bridge's state machine.
+            acks.append(target.ack)
+            if hasattr(target, "err"):
+                errors.append(target.err)
         # No bank there: err, the cycle after the request (and not again until it is dropped).
         nowhere = Signal()
         m.d.sync += nowhere.eq(bus.cyc & bus.stb & ~hit & ~nowhere)
-        with m.If(nowhere):
-            m.d.comb += bus.err.eq(1)
+        m.d.comb += [bus.ack.eq(Cat(acks).any()), bus.err.eq(Cat(*errors, nowhere).any())]
         return m

@@ -337,7 +337,9 @@ class BurstAdmission(wiring.Component):
         m.d.comb += [
             slique.i_stream.valid.eq(staged),
             slique.i_stream.payload.eq(staged_payload),
-            room.eq(~staged | ~slique.full),
+            # A ring always has room for the staged beat (see above): ``room`` is then a
+            # constant, and the stage's registers stay out of the decision's loops.
+            room.eq(1 if slique.storage == "ring" else ~staged | ~slique.full),
         ]
 
     def _admit(self, m, space, **flags):

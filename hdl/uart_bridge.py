@@ -257,7 +257,7 @@ class UartBridge(wiring.Component):
 
         tag = Signal(8)
         opcode = Signal(8)
-        count = Signal(8)
+        last_word = Signal(8)        # COUNT - 1: the index of the frame's last word
         address = Signal(ADDR_WIDTH)
         word = Signal(32)            # read data being sent
         # the last four bytes received, whatever the state (its only enable is a byte's
@@ -284,6 +284,7 @@ class UartBridge(wiring.Component):
         silence = Signal(range(self.timeout + 1))
         silent_too_long = Signal()   # silence == timeout - 1, kept in a register beside it
         bus_wait = Signal(range(self.bus_timeout + 1))
+        bus_timed_out = Signal()     # bus_wait == bus_timeout - 1, kept in a register beside it
         # The bus request comes from registers (set up in FETCH and LOAD), so that the banks'
         # decoders start from flip-flops (125 MHz on the ECP5).
         bus_active = Signal()
@@ -364,7 +365,7 @@ class UartBridge(wiring.Component):
 
             with m.State("COUNT"):
                 def take_count(value):
-                    m.d.sync += count.eq(value)
+                    m.d.sync += last_word.eq(value - 1)
                     with m.If((value == 0) | (value > self.max_burst)):
                         fail(Status.BAD_COUNT)
                     with m.Else():
@@ -393,7 +394,7 @@ class UartBridge(wiring.Component):
                     with m.If(byte_index == 3):
                         store_word(assembled)
                         m.d.sync += word_index.eq(word_index + 1)
-                        with m.If(word_index == count - 1):
+                        with m.If(word_index == last_word):
                             m.next = "CRC_H"
                 frame_byte(take_data)
 
@@ -417,7 +418,7 @@ class UartBridge(wiring.Component):
 
             with m.State("FETCH"):  # the buffer's word at word_index is in `staged` in ACCESS
                 drop_while_busy(m, arrived, byte_event, byte_event_kind)
-                m.d.sync += [bus_wait.eq(0),
+                m.d.sync += [bus_wait.eq(0), bus_timed_out.eq(self.bus_timeout == 1),
                              bus_address.eq(Mux(fixed, address, address + word_index))]
                 m.next = "LOAD"
 
@@ -428,21 +429,22 @@ class UartBridge(wiring.Component):
 
             with m.State("ACCESS"):
                 drop_while_busy(m, arrived, byte_event, byte_event_kind)
-                m.d.sync += bus_wait.eq(bus_wait + 1)
-                with m.If(self.bus.ack | self.bus.err | (bus_wait == self.bus_timeout - 1)):
+                m.d.sync += [bus_wait.eq(bus_wait + 1),
+                             bus_timed_out.eq(bus_wait == self.bus_timeout - 2)]
+                with m.If(self.bus.ack | self.bus.err | bus_timed_out):
                     m.d.sync += bus_active.eq(0)
                 with m.If(self.bus.ack):
                     with m.If(~writing):
                         store_word(self.bus.dat_r)
                     m.d.sync += [word_index.eq(word_index + 1), done.eq(done + 1)]
-                    with m.If(word_index == count - 1):
+                    with m.If(word_index == last_word):
                         m.next = "REPLY_START"
                     with m.Else():
                         m.next = "FETCH"
                 with m.Elif(self.bus.err):
                     m.d.sync += status.eq(Status.BUS_ERROR)
                     m.next = "REPLY_START"
-                with m.Elif(bus_wait == self.bus_timeout - 1):
+                with m.Elif(bus_timed_out):
                     m.d.sync += status.eq(Status.BUS_TIMEOUT)
                     m.next = "REPLY_START"
 
