@@ -281,28 +281,44 @@ class BurstAdmission(wiring.Component):
         below_depth = Signal(init=1)   # level < depth
         has_token = Signal()           # tokens != 0
         room = Signal()                # the stage (or the slique) can take a beat this cycle
-        outcome = self._admit(m, below_depth & room, below_steady=below_steady,
-                              below_burst=below_burst, has_token=has_token, room=room)
+        # below_burst & (below_steady | has_token) and below_burst & ~below_steady & has_token,
+        # kept in registers of their own with the register stage (see ``_ready``)
+        accept_ready = Signal(init=1)
+        take_ready = Signal()
+        flags = dict(below_steady=below_steady, below_burst=below_burst, has_token=has_token,
+                     room=room)
+        if self._register_stage:
+            flags.update(accept_ready=accept_ready, take_ready=take_ready)
+        outcome = self._admit(m, below_depth & room, **flags)
         self._stage(m, slique, written=outcome["written"], room=room)
 
-        self._track_level(m, slique, accept=outcome["written"], below_steady=below_steady,
-                          below_burst=below_burst, below_depth=below_depth)
-        self._refill(m, config, take=outcome["take"], has_token=has_token)
+        level_candidates, plus, minus = self._track_level(
+            m, slique, accept=outcome["written"], below_steady=below_steady,
+            below_burst=below_burst, below_depth=below_depth)
+        token_candidates = self._refill(m, config, take=outcome["take"], has_token=has_token)
+        if self._register_stage:
+            self._ready(m, level_candidates, token_candidates, plus=plus, minus=minus,
+                        take=outcome["take"], accept_ready=accept_ready, take_ready=take_ready)
         self._report(m, offer=outcome["offer"], accept=outcome["accept"], take=outcome["take"],
                      exhausted=outcome["exhausted"], limit=outcome["limit"])
         return m
 
     @staticmethod
-    def _rule(m, offer, *, below_steady, below_burst, has_token, room):
+    def _rule(m, offer, *, below_steady, below_burst, has_token, room, accept_ready=None,
+              take_ready=None):
         """The admission rule for an ``offer``: returns ``take`` (accepted with a token),
         ``accept``, ``exhausted`` (dropped, BURST_EXHAUSTED) and ``limit`` (dropped,
         HARD_LIMIT: at ``B``, or no ``room``), as signals (shared with
-        :class:`~slique.hdl.PacketAdmission`)."""
+        :class:`~slique.hdl.PacketAdmission`). With ``accept_ready`` and ``take_ready`` (the
+        flags' combinations, kept in registers), ``take`` and ``accept`` are one gate each."""
         rule = {name: Signal(name=name) for name in ("take", "accept", "exhausted", "limit")}
         fits = below_burst & room
+        if accept_ready is None:
+            take_ready = ~below_steady & below_burst & has_token
+            accept_ready = below_burst & (below_steady | has_token)
         m.d.comb += [
-            rule["take"].eq(offer & ~below_steady & fits & has_token),
-            rule["accept"].eq(offer & below_steady & room | rule["take"]),
+            rule["take"].eq(offer & room & take_ready),
+            rule["accept"].eq(offer & room & accept_ready),
             rule["exhausted"].eq(offer & ~below_steady & fits & ~has_token),
             rule["limit"].eq(offer & ~fits),
         ]
@@ -373,6 +389,7 @@ class BurstAdmission(wiring.Component):
         rate_integer = self.refill_rate[fraction_bits:]
         config = {
             "capacity": Signal(self._token_bits),
+            "capacity_nonzero": Signal(),
             "rate_zero": Signal(init=1),
             "rate_fraction": Signal(fraction_bits),
             "step": Signal(fraction_bits + 1, init=1 << fraction_bits),
@@ -388,6 +405,7 @@ class BurstAdmission(wiring.Component):
         rate_fraction = Mux(requested < denominator, requested, denominator - 1)
         m.d.sync += [
             config["capacity"].eq(self.bucket_capacity),
+            config["capacity_nonzero"].eq(self.bucket_capacity != 0),
             config["rate_zero"].eq(rate_integer == 0),
             config["rate_fraction"].eq(rate_fraction),
             config["step"].eq(denominator - rate_fraction),
@@ -435,6 +453,7 @@ class BurstAdmission(wiring.Component):
             ]
             candidates[delta] = (steady, fits, room)
         _select(m, (below_steady, below_burst, below_depth), candidates, plus=plus, minus=minus)
+        return candidates, plus, minus
 
     def _refill(self, m, config, *, take, has_token):
         """The bucket. Every cycle the fraction advances by ``rate_fraction`` modulo ``D`` and
@@ -486,12 +505,46 @@ class BurstAdmission(wiring.Component):
         # tokens - take + refill is zero only for a zero refill and tokens == take. Both next
         # values are made beside each other (one with a token taken, one without) and ``take``,
         # which comes from the offer, only chooses between them at the end.
+        # has_token_next[taken]: whether tokens is not zero after this cycle, with a token
+        # taken (1) or not (0): min(tokens - taken + refill, C) != 0, that is C != 0 and
+        # tokens - taken + refill != 0 (both are at least 0), without the comparators; a token
+        # is taken only when there is one, and tokens == 0 is ~has_token.
+        has_token_next = {taken: Signal(name=f"has_token_{('kept', 'taken')[taken]}")
+                          for taken in (0, 1)}
+        m.d.comb += [
+            has_token_next[1].eq(config["capacity_nonzero"] & ~(refill_zero & (tokens == 1))),
+            has_token_next[0].eq(config["capacity_nonzero"] & ~(refill_zero & ~has_token)),
+        ]
         m.d.sync += [
             tokens.eq(Mux(take, Mux(over[-1], capacity, total[-1]),
                           Mux(over[0], capacity, total[0]))),
-            has_token.eq(Mux(take, Mux(over[-1], capacity != 0, ~(refill_zero & (tokens == 1))),
-                             Mux(over[0], capacity != 0, ~(refill_zero & (tokens == 0))))),
+            has_token.eq(Mux(take, has_token_next[1], has_token_next[0])),
         ]
+        return has_token_next
+
+    @staticmethod
+    def _ready(m, level_candidates, token_candidates, *, plus, minus, take, accept_ready,
+               take_ready):
+        """Keep ``accept_ready == below_burst & (below_steady | has_token)`` and
+        ``take_ready == below_burst & ~below_steady & has_token`` in registers: their values
+        for every level the next cycle can have (``level_candidates``, as ``_track_level``
+        chooses among them) and for a token taken or not (``token_candidates``), chosen at the
+        clock edge by ``plus``, ``minus`` and ``take``. The decision is then one gate after
+        flip-flops, and its loops through the level and the bucket only choose.
+        """
+        candidates = {}
+        for taken, has_token in token_candidates.items():
+            candidates[taken] = {}
+            for delta, (steady, fits, _room) in level_candidates.items():
+                accept = Signal(name=f"accept_ready_{_DELTAS[delta]}_{taken}")
+                token = Signal(name=f"take_ready_{_DELTAS[delta]}_{taken}")
+                m.d.comb += [accept.eq(fits & (steady | has_token)),
+                             token.eq(fits & ~steady & has_token)]
+                candidates[taken][delta] = (accept, token)
+        with m.If(take):
+            _select(m, (accept_ready, take_ready), candidates[1], plus=plus, minus=minus)
+        with m.Else():
+            _select(m, (accept_ready, take_ready), candidates[0], plus=plus, minus=minus)
 
     def _report(self, m, *, offer, accept, take, exhausted, limit):
         """Decision, counters and trace events, one cycle after the decision."""
