@@ -260,6 +260,11 @@ class ColorlightCore(wiring.Component):
                     pipeline.admission_delivered[0]),
             ]
             m.submodules[f"tx_buffer{out_port}"] = tx_buffer = FrameBuffer()
+            # a skid buffer between them: the MAC's state machine and CRC start from flip-flops,
+            # not from the buffer's output queue (its read pointer and word multiplexer). It
+            # passes a frame on without gaps, as the MAC needs.
+            m.submodules[f"tx_skid{out_port}"] = tx_skid = SkidBuffer(
+                tx_buffer.o_stream.payload.shape())
             m.submodules[f"mac_tx{out_port}"] = mac_tx = MacTx()
             rgmii_tx = RgmiiTx(None if simulated else self._pins[out_port])
             m.submodules[f"rgmii_tx{out_port}"] = rgmii_tx
@@ -267,11 +272,10 @@ class ColorlightCore(wiring.Component):
                 tx_buffer.i_stream.payload.eq(pipeline.o_streams[0].payload),
                 tx_buffer.i_stream.valid.eq(pipeline.o_streams[0].valid),
                 pipeline.o_streams[0].ready.eq(tx_buffer.i_stream.ready),
-                mac_tx.i_stream.payload.eq(tx_buffer.o_stream.payload),
-                mac_tx.i_stream.valid.eq(tx_buffer.o_stream.valid),
-                tx_buffer.o_stream.ready.eq(mac_tx.i_stream.ready),
                 rgmii_tx.gmii.eq(mac_tx.gmii),
             ]
+            wiring.connect(m, tx_buffer.o_stream, tx_skid.i_stream)
+            wiring.connect(m, tx_skid.o_stream, mac_tx.i_stream)
             if simulated:
                 m.d.comb += [getattr(self, f"p{out_port}_tx_{name}").eq(
                     getattr(rgmii_tx, f"tx_{name}")) for name in ("clk", "ctl", "data")]
