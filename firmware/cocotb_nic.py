@@ -267,11 +267,12 @@ class CocotbNIC(NICOps):
             dut.flow_write.value = 0
             written = None
             if self._writes:
-                written, values = self._writes.popleft()
+                _, written, values = self._writes.popleft()
                 for name, value in values.items():
                     getattr(dut, name).value = value
             if not self._beats and self._wire:
-                self._beats.extend(frame_beats(self._wire.popleft(), self.data_width))
+                _, frame = self._wire.popleft()
+                self._beats.extend(frame_beats(frame, self.data_width))
                 self.offered += 1
             if self._beats:
                 dut.rx_wire__valid.value = 1
@@ -307,6 +308,7 @@ class CocotbNIC(NICOps):
 
     # Receives and configuration writes are queued as on GoldenNIC (the same attributes).
     post_rx = GoldenNIC.post_rx
+    _request_write = GoldenNIC._request_write
     write_reta = GoldenNIC.write_reta
     write_flow = GoldenNIC.write_flow
     configure_admission = GoldenNIC.configure_admission

@@ -149,7 +149,7 @@ class GoldenNIC(NICOps):
         self._outputs = None
         self._names = None
         # The RX wire.
-        self._wire = deque()                    # frames to offer
+        self._wire = deque()                    # frames to offer: (cycle offered, frame)
         self._beats = deque()                   # the rest of the frame on offer
         self.offered = 0
         # The DMA engine, its host memory and the igc-style driver.
@@ -244,20 +244,25 @@ class GoldenNIC(NICOps):
         posted.append(tag)
         return True
 
+    def _request_write(self, tag, values):
+        """A configuration write (pipeline inputs ``values``), completed as ``tag``. It takes
+        effect in the cycle after the next one, as the wire's frames (see :meth:`offer`)."""
+        self._writes.append((self.cycle, tag, values))
+
     def write_reta(self, tag, index, queue):
-        self._writes.append((tag, dict(reta_write=1, reta_index=index, reta_value=queue)))
+        self._request_write(tag, dict(reta_write=1, reta_index=index, reta_value=queue))
         return True
 
     def write_flow(self, tag, index, key, queue, valid=True):
         key = key.pack() if isinstance(key, FlowKey) else key
-        self._writes.append((tag, dict(flow_write=1, flow_index=index, flow_key=key,
-                                       flow_queue=queue, flow_valid=int(valid))))
+        self._request_write(tag, dict(flow_write=1, flow_index=index, flow_key=key,
+                                      flow_queue=queue, flow_valid=int(valid)))
         return True
 
     def configure_admission(self, tag, *, steady, burst, capacity, rate, denominator=0):
-        self._writes.append((tag, dict(steady_depth=steady, burst_depth=burst,
-                                       bucket_capacity=capacity, refill_rate=rate,
-                                       refill_denominator=denominator)))
+        self._request_write(tag, dict(steady_depth=steady, burst_depth=burst,
+                                      bucket_capacity=capacity, refill_rate=rate,
+                                      refill_denominator=denominator))
         return True
 
     # The clock.
@@ -267,8 +272,8 @@ class GoldenNIC(NICOps):
         inputs = self._inputs
         inputs["reta_write"] = inputs["flow_write"] = 0
         written = None
-        if self._writes:
-            written, values = self._writes.popleft()
+        if self._writes and self._writes[0][0] < self.cycle:
+            _, written, values = self._writes.popleft()
             inputs.update(values)
         self._offer_beat()
         grant = self._choose_grant()
@@ -304,8 +309,9 @@ class GoldenNIC(NICOps):
         return self._outputs
 
     def _offer_beat(self):
-        if not self._beats and self._wire:
-            self._beats.extend(frame_beats(self._wire.popleft(), self.data_width))
+        if not self._beats and self._wire and self._wire[0][0] < self.cycle:
+            _, frame = self._wire.popleft()
+            self._beats.extend(frame_beats(frame, self.data_width))
             self.offered += 1
         inputs = self._inputs
         if self._beats:
@@ -320,10 +326,9 @@ class GoldenNIC(NICOps):
         every frame; one that finds no free descriptor is dropped there)."""
         if self._grant is not None:
             return self._grant
-        outputs = self._outputs
         for offset in range(self.queues):
             queue = (self._pointer + offset) % self.queues
-            if outputs[f"o_streams__{queue}__valid"]:
+            if self.pipeline.output_valid(queue):
                 self._grant = queue
                 self._pointer = (queue + 1) % self.queues
                 return queue
@@ -423,7 +428,10 @@ class GoldenNIC(NICOps):
     # The wire.
 
     def offer(self, frame):
-        self._wire.append(bytes(frame))
+        """Offer ``frame`` on the RX wire. Its first beat is on the wire from the cycle after
+        the next one: on the gateware (CocotbNIC) the wire's driver runs at the clock edge,
+        before the firmware that offers, and sees the frame at the next edge."""
+        self._wire.append((self.cycle, bytes(frame)))
 
     def take_transmitted(self):
         frames, self._transmitted = self._transmitted, []

@@ -34,6 +34,10 @@ NO_QUEUE = 0xFF
 #: 12 is the least that does (``test_one_decision_per_cycle``).
 DESCRIPTOR_DEPTH = 12
 
+#: Registers between the input buffer's output and the queues' inputs: a delivered beat reaches
+#: its queue this many cycles after it leaves the buffer.
+COPY_REGISTERS = 2
+
 
 class MRQC:
     """The i225 MRQC register (0x5818): field positions that :class:`FlowDemux` reads."""
@@ -182,7 +186,8 @@ class FlowDemux(wiring.Component):
     4. **Commit** (a cycle later): one packet a cycle. A packet whose queue has room for all its
        beats (counting the beats of packets committed to it and not yet copied) is delivered:
        the room is reserved at once; otherwise it is dropped (QUEUE_FULL). Then the copier moves
-       it from the input buffer into its queue, one beat a cycle (through a register), or skips a
+       it from the input buffer into its queue, one beat a cycle (through
+       :data:`COPY_REGISTERS` registers), or skips a
        dropped one beat by beat; the reservation guarantees that the copier never waits for a
        queue's consumer.
     5. **Report** (a cycle later). A dropped packet emits one trace event: reason, queue (or
@@ -585,13 +590,27 @@ class FlowDemux(wiring.Component):
             head.ready.eq(buffer.o_stream.valid & ends),
             finished.eq(moves & ends),
         ]
-        # The beat goes into its queue a cycle later, from a register: the input buffer's output
-        # is a block RAM's, whose clock-to-output delay leaves no time for anything behind it.
-        beat = Signal.like(buffer.o_stream.payload)
-        m.d.sync += beat.eq(buffer.o_stream.payload)
+        # The beat goes into its queue two cycles later, through two registers. The input
+        # buffer's output is a block RAM's (Yosys folds the ring's output register into it), whose
+        # clock-to-output delay leaves no time for routing: the first register takes it beside
+        # the block RAM, the second fans out to the queues.
+        beat = buffer.o_stream.payload
+        targets = Signal(len(queues))
+        m.d.comb += targets.eq(Cat(moves & head.payload.deliver & (head.payload.queue == index)
+                                   for index in range(len(queues))))
+        for stage in range(COPY_REGISTERS):
+            beat, targets = self._register(m, beat, f"copied_beat{stage}"), \
+                self._register(m, targets, f"copy_targets{stage}")
         for index, queue in enumerate(queues):
-            m.d.sync += queue.i_stream.valid.eq(moves & head.payload.deliver
-                                                & (head.payload.queue == index))
-            m.d.comb += queue.i_stream.payload.eq(beat)
+            m.d.comb += [
+                queue.i_stream.valid.eq(targets[index]),
+                queue.i_stream.payload.eq(beat),
+            ]
         with m.If(moves):
             m.d.sync += copied.eq(Mux(ends, 0, copied + 1))
+
+    @staticmethod
+    def _register(m, value, name):
+        register = Signal.like(value, name=name)
+        m.d.sync += register.eq(value)
+        return register

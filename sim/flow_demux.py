@@ -16,8 +16,8 @@ from amaranth.hdl import Const, Module, Value
 from amaranth.lib import wiring
 
 from slique.hdl.bounded_slique import COUNTER_WIDTH
-from slique.hdl.flow_demux import (DESCRIPTOR_DEPTH, MRQC, NO_QUEUE, RST_REASONS,
-                                   TRACE_REASONS, DropReason, demux_parameters,
+from slique.hdl.flow_demux import (COPY_REGISTERS, DESCRIPTOR_DEPTH, MRQC, NO_QUEUE,
+                                   RST_REASONS, TRACE_REASONS, DropReason, demux_parameters,
                                    descriptor_layout, reta_init)
 from slique.hdl.flow_table import LOOKUP_LATENCY, queue_shape
 from slique.hdl.header_parser import FlowKey as FlowKeyLayout
@@ -163,7 +163,7 @@ class FlowDemux:
         self.report = _Stage()
         self.credits = [queue_depth] * queues
         self.copied = 0
-        self._writes = [None] * queues
+        self._writes = [[None] * queues for _ in range(COPY_REGISTERS)]
         self.pending = 0
         # Counters.
         self.offered = 0
@@ -191,8 +191,8 @@ class FlowDemux:
         steered = self._steer(lookup)
         report, descriptor, reservations, drops = self._commit()
         self._report(outputs)
-        taken = self._queues_step(outputs, self._writes)
-        self._writes = writes                         # through the copier's register
+        taken = self._queues_step(outputs, self._writes[0])
+        self._writes = self._writes[1:] + [writes]    # through the copier's registers
 
         # The clock edge.
         self._clock_input(accepted)

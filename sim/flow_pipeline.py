@@ -90,6 +90,13 @@ class FlowPipeline:
         return bool(self.held or self.trace.held or self.demux.report or self.demux.rst.level
                     or any(admission._trace is not None for admission in self.admissions))
 
+    def output_valid(self, queue):
+        """Whether queue ``queue``'s output offers a beat this cycle, known before :meth:`step`
+        (a register: the admission's slique's output), as a consumer that decides its ``ready``
+        from ``valid`` in the same cycle needs it."""
+        valid, _ = slique_head(self.admissions[queue]._slique)
+        return bool(valid)
+
     def step(self, **inputs):
         """Outputs during this cycle with these inputs; then the clock edge."""
         self.inputs.update(inputs)
