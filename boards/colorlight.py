@@ -19,8 +19,10 @@ are registered, so they count a clock late).
 the flow path moves one byte a clock, so it needs 1514 / 1538 of 125 MHz (123 MHz: a
 1514-byte frame with its preamble, SFD, FCS and gap takes 1538 byte times) to keep up with
 the wire. Everything on it was built for 125 MHz: the UART bridge drives its bus and its
-buffer from registers, both banks decode a registered request (latency 2), and the MACs'
-:class:`~slique.hdl.mac.FrameBuffer` leaves no logic after its block RAM.
+buffer from registers, both banks decode a registered request (latency 2), the MACs'
+:class:`~slique.hdl.mac.FrameBuffer` leaves no logic after its block RAM, and a
+:class:`~slique.hdl.mac.SkidBuffer` between it and the :class:`~slique.hdl.mac.MacTx` starts the
+MAC's state machine and CRC from flip-flops.
 
 Both PHYs share one reset pin, MDC and MDIO (the platform's two ``eth_rgmii`` resources name
 the same pins), so the top adds resources of its own: ``eth_phy`` 0 (the shared pins) and
@@ -60,6 +62,11 @@ SYNC_HZ = 125e6
 UART_DIVISOR = 125
 
 _ALL_ONES = (1 << 32) - 1
+
+#: Each flow pipeline's admission setting -> its register in the bank.
+_ADMISSION_SETTINGS = {"steady_depth": "ADMISSION_STEADY", "burst_depth": "ADMISSION_BURST",
+                       "bucket_capacity": "ADMISSION_CAPACITY", "refill_rate": "ADMISSION_RATE",
+                       "refill_denominator": "ADMISSION_DENOMINATOR"}
 
 
 def counter_register_name(direction, port, outcome):
@@ -244,14 +251,17 @@ class ColorlightCore(wiring.Component):
                 pipeline.i_stream.payload.eq(frames.payload),
                 pipeline.i_stream.valid.eq(frames.valid),
                 frames.ready.eq(pipeline.i_stream.ready),
-                pipeline.steady_depth.eq(regs.ADMISSION_STEADY.data),
-                pipeline.burst_depth.eq(regs.ADMISSION_BURST.data),
-                pipeline.bucket_capacity.eq(regs.ADMISSION_CAPACITY.data),
-                pipeline.refill_rate.eq(regs.ADMISSION_RATE.data),
-                pipeline.refill_denominator.eq(regs.ADMISSION_DENOMINATOR.data),
                 pipeline.trace_stream.ready.eq(1),
                 pipeline.rst_stream.ready.eq(1),
             ]
+            # The admission settings reach each pipeline through registers of its own (a write
+            # takes effect a cycle later): the bank is across the chip, and the admission
+            # compares them with its level as they arrive.
+            for name, register in _ADMISSION_SETTINGS.items():
+                setting = getattr(pipeline, name)
+                copy = Signal.like(setting, name=f"flow{port}_{name}")
+                m.d.sync += copy.eq(getattr(regs, register).data)
+                m.d.comb += setting.eq(copy)
             # The counters reach the bank through a register (a read sees them a cycle late):
             # the demux's offered count comes through an adder, and the bank is across the chip.
             m.d.sync += [
