@@ -334,9 +334,10 @@ class BurstAdmission(wiring.Component):
 
         With a ring the stage never waits: ``level`` counts the staged beat and a beat is
         written only while ``level < depth``, so the ring has room for it (``full`` and a staged
-        beat never meet, and a full ring taking a beat as one leaves does not arise). A systolic
-        slique may refuse a beat below ``depth`` (its input cell is busy while a read ripples up
-        the chain): the staged beat then waits, and ``room`` is low. The stage keeps the decision
+        beat never meet, and a full ring taking a beat as one leaves does not arise), so ``room``
+        is the constant 1 there. A systolic slique may refuse a beat below ``depth`` (its input
+        cell is busy while a read ripples up the chain): the staged beat then waits, and
+        ``room`` is low. The stage keeps the decision
         (``has_token`` -> ``accept``) and the slique's write (-> its level counter's carry chain)
         in two cycles: the two together were the slowest path of the Colorlight board top."""
         if not self._register_stage:
