@@ -245,7 +245,7 @@ class ColorlightCore(wiring.Component):
         for port, frames in enumerate(receivers):
             out_port = 1 - port
             pipeline = FlowPipeline(8, 1, queue_depth=self.queue_depth,
-                                    demux_depth=self.demux_depth, flow_entries=1)
+                                    demux_depth=self.demux_depth, flow_entries=1, handover=True)
             m.submodules[f"flow{port}"] = pipeline
             m.d.comb += [
                 pipeline.i_stream.payload.eq(frames.payload),

@@ -8,6 +8,7 @@ from amaranth.lib import wiring
 from ._parameters import check_depth
 from .burst_admission import check_admission_parameters
 from .flow_demux import DropReason, FlowDemux, demux_parameters
+from .mac.skid_buffer import SkidBuffer
 from .packet import packet_layout
 from .packet_admission import PacketAdmission
 from .toeplitz import RSS_KEY_BYTES
@@ -65,6 +66,7 @@ class PipelineParameters:
     fraction_bits: int
     token_bits: int
     storage: str
+    handover: bool
 
     def demux(self):
         """The :class:`~slique.hdl.FlowDemux` keyword arguments."""
@@ -82,7 +84,7 @@ class PipelineParameters:
 
 def pipeline_parameters(data_width, queues, *, queue_depth, demux_depth, flow_entries,
                         buffer_depth=None, rst_depth=4, trace_depth=16, key_bytes=RSS_KEY_BYTES,
-                        fraction_bits=16, token_bits=16, storage="auto"):
+                        fraction_bits=16, token_bits=16, storage="auto", handover=False):
     """Check :class:`FlowPipeline`'s parameters (the gateware's and its golden model's) with the
     checks of its blocks; return them as :class:`PipelineParameters`."""
     demux = demux_parameters(data_width, queues, demux_depth, flow_entries,
@@ -94,7 +96,7 @@ def pipeline_parameters(data_width, queues, *, queue_depth, demux_depth, flow_en
     check_depth(trace_depth)
     return PipelineParameters(data_width, queues, queue_depth, demux_depth, flow_entries,
                               demux.buffer_depth, rst_depth, trace_depth, key_bytes,
-                              fraction_bits, token_bits, storage)
+                              fraction_bits, token_bits, storage, bool(handover))
 
 
 class FlowPipeline(wiring.Component):
@@ -104,7 +106,7 @@ class FlowPipeline(wiring.Component):
 
     ::
 
-        i_stream -> FlowDemux --o_streams[q]--> PacketAdmission q (slique of queue_depth) -> o_streams[q]
+        i_stream -> FlowDemux --o_streams[q]--> [SkidBuffer] --> PacketAdmission q (slique of queue_depth) -> o_streams[q]
                         |  trace                      | trace
                         +-------> TraceStream <-------+ ...            -> trace_stream
                         +-> rst_stream
@@ -114,6 +116,11 @@ class FlowPipeline(wiring.Component):
     staging slique that holds whole packets) feeds queue ``q``'s admission, which decides once per
     packet (BURST_EXHAUSTED, HARD_LIMIT) and never cuts one: an admitted packet that meets a
     full slique waits in the demux's queue, which then drops later packets whole as QUEUE_FULL.
+    With ``handover=True``, a :class:`~slique.hdl.mac.SkidBuffer` per queue hands the beats
+    over through registers (a beat spends a cycle there, and up to two beats wait there): the
+    demux's queue is a block RAM whose clock-to-output delay (ECP5: 5.8 ns) leaves little time
+    for the admission's decision behind it, and the admission's ``ready`` then reaches nothing
+    of the demux. The Colorlight top (125 MHz) uses it.
 
     Configuration is by input ports for now (a register bank can drive them): the demux's
     (:data:`DEMUX_CONFIG`, as :class:`~slique.hdl.FlowDemux` documents them) and the admission's
@@ -123,7 +130,7 @@ class FlowPipeline(wiring.Component):
 
     Counters (32-bit, saturating), in packets, so that every block satisfies ``offered ==
     delivered + sum(dropped by reason)`` once drained: the demux's (``demux_offered``,
-    ``demux_delivered[q]`` = packets handed to admission ``q``, ``demux_dropped_<reason>``,
+    ``demux_delivered[q]`` = packets out of the demux's queue ``q``, ``demux_dropped_<reason>``,
     ``demux_queue_full[q]``) and each admission's (``admission_offered[q]`` = packets the demux
     handed over, ``admission_delivered[q]`` = packets out of the pipeline on ``o_streams[q]``,
     ``admission_dropped_burst_exhausted[q]``, ``admission_dropped_hard_limit[q]``). The trace
@@ -147,6 +154,8 @@ class FlowPipeline(wiring.Component):
         As for :class:`~slique.hdl.BurstAdmission`.
     storage : ``"auto"``, ``"systolic"`` or ``"ring"``
         Storage of every slique.
+    handover : bool
+        A skid buffer between each demux queue and its admission (see above).
 
     Attributes
     ----------
@@ -171,12 +180,12 @@ class FlowPipeline(wiring.Component):
 
     def __init__(self, data_width, queues, *, queue_depth, demux_depth, flow_entries,
                  buffer_depth=None, rst_depth=4, trace_depth=16, key_bytes=RSS_KEY_BYTES,
-                 fraction_bits=16, token_bits=16, storage="auto"):
+                 fraction_bits=16, token_bits=16, storage="auto", handover=False):
         self.parameters = parameters = pipeline_parameters(
             data_width, queues, queue_depth=queue_depth, demux_depth=demux_depth,
             flow_entries=flow_entries, buffer_depth=buffer_depth, rst_depth=rst_depth,
             trace_depth=trace_depth, key_bytes=key_bytes, fraction_bits=fraction_bits,
-            token_bits=token_bits, storage=storage)
+            token_bits=token_bits, storage=storage, handover=handover)
         # The blocks, made here so that the pipeline's ports take their members from them.
         self._demux = FlowDemux(**parameters.demux())
         self._admissions = [PacketAdmission(**parameters.admission(queue))
@@ -218,7 +227,13 @@ class FlowPipeline(wiring.Component):
 
         for queue, admission in enumerate(self._admissions):
             m.submodules[f"admission{queue}"] = admission
-            wiring.connect(m, demux.o_streams[queue], admission.i_stream)
+            if self.parameters.handover:
+                m.submodules[f"handover{queue}"] = handover = SkidBuffer(
+                    demux.o_streams[queue].payload.shape())
+                wiring.connect(m, demux.o_streams[queue], handover.i_stream)
+                wiring.connect(m, handover.o_stream, admission.i_stream)
+            else:
+                wiring.connect(m, demux.o_streams[queue], admission.i_stream)
             wiring.connect(m, admission.o_stream, wiring.flipped(self.o_streams[queue]))
             wiring.connect(m, admission.trace, trace.i_trace[1 + queue])
             m.d.comb += [getattr(admission, name).eq(getattr(self, name))

@@ -28,6 +28,7 @@ from .flow_demux import (REASONS, DemuxPorts, DemuxTraffic, FlowDemux, compare_s
                          slique_head)
 from .header_parser import FlowKey
 from .lockstep import Mismatch, ModelPorts
+from .mac.skid_buffer import SkidBuffer
 from .packet import beats_frame, split_packets, unpack_beat
 from .packet_admission import PacketAdmission
 from .trace_stream import TraceStream, _member, unpack_record
@@ -75,19 +76,36 @@ class FlowPipeline:
         self.demux = FlowDemux(**parameters.demux())
         self.admissions = [PacketAdmission(**parameters.admission(queue))
                            for queue in range(queues)]
+        #: The skid buffers between the demux's queues and the admissions (``handover``).
+        self.handovers = [SkidBuffer() for _ in range(queues)] if parameters.handover else []
         self.trace = TraceStream(trace_sources(queues), parameters.trace_depth,
                                  storage=parameters.storage)
         self.inputs = {}
 
     @property
     def held(self):
-        """Packets inside: in the demux, or admitted and not yet out of the pipeline."""
-        return self.demux.held + sum(admission.held for admission in self.admissions)
+        """Packets inside: in the demux, whole in a handover skid buffer, or offered to an
+        admission and not yet out of the pipeline."""
+        return self.demux.held + sum(self._whole_packets(handover) for handover in self.handovers) \
+            + sum(admission.held for admission in self.admissions)
+
+    def _whole_packets(self, handover):
+        """Packets whose every beat is in ``handover`` (the demux has delivered them, and their
+        admission has not seen them yet)."""
+        whole, started = 0, False
+        for payload in handover.beats():
+            beat = unpack_beat(payload, self.data_width)
+            started = started or beat.first
+            if beat.last:
+                whole += started
+                started = False
+        return whole
 
     @property
     def busy(self):
         """Anything still in flight: packets, trace events, RST requests."""
         return bool(self.held or self.trace.held or self.demux.report or self.demux.rst.level
+                    or any(handover.level for handover in self.handovers)
                     or any(admission._trace is not None for admission in self.admissions))
 
     def output_valid(self, queue):
@@ -103,14 +121,21 @@ class FlowPipeline:
         config = {name: self.inputs[name] for name in ADMISSION_CONFIG if name in self.inputs}
         admitted = []
         for queue, admission in enumerate(self.admissions):
-            valid, payload = slique_head(self.demux.sliques[queue])
+            valid, payload = self.handovers[queue].head if self.handovers \
+                else slique_head(self.demux.sliques[queue])
             admitted.append(admission.step(
                 i_stream__valid=int(valid), i_stream__payload=payload if valid else 0,
                 o_stream__ready=self.inputs.get(f"o_streams__{queue}__ready", 0), **config))
         demux_inputs = {name: self.inputs[name] for name in _DEMUX_INPUTS if name in self.inputs}
-        demux_inputs.update({f"o_streams__{queue}__ready": ports.i_stream__ready
+        demux_inputs.update({f"o_streams__{queue}__ready": self.handovers[queue].ready
+                             if self.handovers else ports.i_stream__ready
                              for queue, ports in enumerate(admitted)})
         demux = self.demux.step(**demux_inputs)
+        for queue, handover in enumerate(self.handovers):
+            valid = demux[f"o_streams__{queue}__valid"]
+            handover.step(i_stream__valid=valid,
+                          i_stream__payload=demux[f"o_streams__{queue}__payload"] if valid else 0,
+                          o_stream__ready=admitted[queue].i_stream__ready)
         trace_inputs = {"i_trace__0__valid": demux["trace__valid"],
                         "i_trace__0__payload": demux["trace__payload"] or 0}
         for queue, ports in enumerate(admitted):

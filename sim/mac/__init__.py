@@ -5,6 +5,7 @@ from .mac_tx import MacTx, fcs
 from .rgmii_rx import RgmiiRx
 from .rgmii_tx import RgmiiTx
 from .phy_reset import PhyReset
+from .skid_buffer import SkidBuffer
 
 
-__all__ = ["MacRx", "MacTx", "fcs", "RgmiiRx", "RgmiiTx", "PhyReset"]
+__all__ = ["MacRx", "MacTx", "fcs", "RgmiiRx", "RgmiiTx", "PhyReset", "SkidBuffer"]

@@ -24,6 +24,8 @@ PIPELINES = {
     "8-bit-3q-systolic": dict(data_width=8, queues=3, queue_depth=12, demux_depth=120,
                               flow_entries=1, buffer_depth=120, trace_depth=2,
                               storage="systolic"),
+    "8-bit-2q-handover": dict(data_width=8, queues=2, queue_depth=12, demux_depth=40,
+                              flow_entries=1, buffer_depth=64, handover=True),
 }
 
 

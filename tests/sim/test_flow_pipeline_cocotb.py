@@ -14,9 +14,11 @@ pytestmark = pytest.mark.cocotb
 BENCH = "slique.sim.benches.flow_pipeline_bench"
 
 
-def test_flow_pipeline(tmp_path, seed, replay, cycles):
-    run = flow_pipeline.bench_parameters(pipeline=SCENARIO_PIPELINE, seed=seed,
-                                         cycles=cycles(1000), replay=replay)
+@pytest.mark.parametrize("handover", [False, True], ids=["direct", "handover"])
+def test_flow_pipeline(tmp_path, seed, replay, cycles, handover):
+    """``handover``: the skid buffers between the demux and the admissions (the Colorlight's)."""
+    run = flow_pipeline.bench_parameters(pipeline=dict(SCENARIO_PIPELINE, handover=handover),
+                                         seed=seed, cycles=cycles(1000), replay=replay)
     result = run_bench(flow_pipeline.gateware_pipeline(run), BENCH, parameters=run,
                        name="flow-pipeline", results_dir=tmp_path / "results")
     outcome = flow_pipeline.PipelineResult.from_dict(result.report["result"])
