@@ -281,6 +281,9 @@ class UartBridge(wiring.Component):
             m.d.sync += [store.eq(1), store_address.eq(word_index), store_data.eq(value)]
         status = Signal(Status)
         done = Signal(8)
+        # done - 1, kept in a register beside it (-1 while done is 0), so that the reply's
+        # last-word compare has no subtractor (125 MHz on the ECP5).
+        done_before = Signal(signed(9), init=-1)
         silence = Signal(range(self.timeout + 1))
         silent_too_long = Signal()   # silence == timeout - 1, kept in a register beside it
         bus_wait = Signal(range(self.bus_timeout + 1))
@@ -310,7 +313,7 @@ class UartBridge(wiring.Component):
                      self.stray_byte.payload.eq(byte_event_kind)]
 
         def fail(reason):
-            m.d.sync += [status.eq(reason), done.eq(0)]
+            m.d.sync += [status.eq(reason), done.eq(0), done_before.eq(-1)]
             m.next = "REPLY_START"
 
         # Inside a frame: every byte goes into the checksum, silence is timed.
@@ -411,7 +414,8 @@ class UartBridge(wiring.Component):
             with m.State("CHECK"):  # the checksum register has taken the last byte
                 drop_while_busy(m, arrived, byte_event, byte_event_kind)
                 with m.If(rx_crc.match_detected):
-                    m.d.sync += [word_index.eq(0), done.eq(0), status.eq(Status.OK)]
+                    m.d.sync += [word_index.eq(0), done.eq(0), done_before.eq(-1),
+                                 status.eq(Status.OK)]
                     m.next = "FETCH"
                 with m.Else():
                     fail(Status.BAD_CRC)
@@ -436,7 +440,8 @@ class UartBridge(wiring.Component):
                 with m.If(self.bus.ack):
                     with m.If(~writing):
                         store_word(self.bus.dat_r)
-                    m.d.sync += [word_index.eq(word_index + 1), done.eq(done + 1)]
+                    m.d.sync += [word_index.eq(word_index + 1), done.eq(done + 1),
+                                 done_before.eq(done)]
                     with m.If(word_index == last_word):
                         m.next = "REPLY_START"
                     with m.Else():
@@ -506,7 +511,7 @@ class UartBridge(wiring.Component):
                                  byte_index.eq(byte_index + 1)]
                     with m.If(byte_index == 3):
                         m.d.sync += word_index.eq(word_index + 1)
-                        with m.If(word_index == done - 1):
+                        with m.If(word_index == done_before):
                             m.next = "REPLY_CRC_H"
                         with m.Else():
                             m.next = "REPLY_LOAD"
