@@ -91,15 +91,9 @@ class FlowPipeline:
 
     def _whole_packets(self, handover):
         """Packets whose every beat is in ``handover`` (the demux has delivered them, and their
-        admission has not seen them yet)."""
-        whole, started = 0, False
-        for payload in handover.beats():
-            beat = unpack_beat(payload, self.data_width)
-            started = started or beat.first
-            if beat.last:
-                whole += started
-                started = False
-        return whole
+        admission has not seen them yet): those that end there and start there too."""
+        beats = [unpack_beat(payload, self.data_width) for payload in handover.beats()]
+        return sum(packet[0].first for packet in split_packets(beats))
 
     @property
     def busy(self):
