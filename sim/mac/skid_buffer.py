@@ -46,7 +46,8 @@ class SkidBuffer:
     def step(self, *, i_stream__valid, i_stream__payload, o_stream__ready):
         """Outputs during one cycle with these inputs; then the clock edge."""
         ports = SliquePorts(i_stream__ready=self.ready, o_stream__valid=self.o_valid,
-                            o_stream__payload=self.o_payload)
+                            o_stream__payload=self.o_payload if self.o_valid else None,
+                            level=self.level)
         if i_stream__valid and self.ready:
             if self.o_valid and not o_stream__ready:
                 self.skid, self.skid_valid = i_stream__payload, 1
