@@ -27,29 +27,18 @@ class SkidBuffer(wiring.Component):
     ----------
     i_stream : ``In(stream.Signature(shape))``
     o_stream : ``Out(stream.Signature(shape))``
-    level : ``Out(range(3))``
-        Beats held (the output and the skid register's), for conservation checks; a sum of two
-        flags that synthesis removes when nothing reads it.
-    shape : shape-like
-        Of the payload.
-    depth : int
-        Beats it can hold: 2.
     """
 
-    depth = 2
-
     def __init__(self, shape):
-        self.shape = shape
         super().__init__({"i_stream": In(stream.Signature(shape)),
-                          "o_stream": Out(stream.Signature(shape)),
-                          "level": Out(range(self.depth + 1))})
+                          "o_stream": Out(stream.Signature(shape))})
 
     def elaborate(self, platform):
         m = Module()
         skid = Signal.like(self.i_stream.payload)
         skid_valid = Signal()
         i_stream, o_stream = self.i_stream, self.o_stream
-        m.d.comb += [i_stream.ready.eq(~skid_valid), self.level.eq(o_stream.valid + skid_valid)]
+        m.d.comb += i_stream.ready.eq(~skid_valid)
         with m.If(i_stream.valid & i_stream.ready):
             with m.If(o_stream.valid & ~o_stream.ready):
                 m.d.sync += [skid.eq(i_stream.payload), skid_valid.eq(1)]
