@@ -28,11 +28,12 @@ import json
 import sys
 from pathlib import Path
 
-from amaranth import Cat
+from amaranth import Cat, Const, Signal, Value
+from amaranth.lib import wiring
 
 
-__all__ = ["add_arguments", "run", "measure_throughput", "measure_resources", "checks",
-           "main"]
+__all__ = ["add_arguments", "run", "measure_throughput", "harness", "block_harness",
+           "measure_resources", "checks", "main"]
 
 SIZES = (64, 512, 1514)
 MEMORIES = ("zero-wait", "slow")
@@ -79,6 +80,30 @@ def harness(data_width=64):
                host.cti, host.bte, dut.irq]
     return StreamHarness(dut, StreamPorts(inputs, rx.valid, rx.ready), dut.tx_stream,
                          observe=observe)
+
+
+def block_harness(component):
+    """One DMA block (a :class:`~slique.hdl.dma.rx_queue.RxQueue`, a
+    :class:`~slique.hdl.dma.tx_queue.TxQueue`, ...) inside a
+    :class:`~slique.bench.harness.StreamHarness`, to measure it on its own: every input port of
+    its signature (the streams' ``ready``, ``config``, ``window``, ...) from the stimulus
+    register, every output port observed, so the block's paths run from flip-flops to
+    flip-flops and nothing of it is removed. Its registers-to-registers paths are then the
+    only long ones: :func:`~slique.bench.synth.synthesize`'s Fmax is the block's."""
+    from .harness import StreamHarness, StreamPorts
+
+    inputs, outputs = [], []
+    for _, member, value in component.signature.flatten(component):
+        value = Value.cast(value)
+        if member.flow == wiring.Out:
+            outputs.append(value)
+        elif not isinstance(value, Const):  # an always-ready stream's ready: nothing to drive
+            inputs.append(value)
+    # the harness wants two streams: the block's ports are their payloads, and the streams'
+    # own valid / ready are spare bits (driven and not used, or constant and observed)
+    return StreamHarness(component,
+                         StreamPorts(Cat(*inputs), Signal(name="spare_valid"), Const(0, 1)),
+                         StreamPorts(Cat(*outputs), Const(0, 1), Signal(name="spare_ready")))
 
 
 def measure_resources(targets=TARGETS, *, seeds=(1, 2, 3), workdir=None, use_cache=True,
