@@ -10,7 +10,9 @@ by cycle: the round-robin :class:`~slique.hdl.dma.bus_arbiter.BusArbiter` over t
 (TX queue ``q`` is client ``2q``, RX queue ``q`` client ``2q + 1``), the burst master (a
 command of ``n`` beats fired in cycle ``f`` puts its requests on the bus in ``f + 1 .. f + n``
 and is done in ``f + n + 1``), each :class:`~slique.hdl.dma.rx_queue.RxQueue`'s FSM (frame
-FIFO, descriptor, data bursts, write-back; descriptor fetches first), each
+FIFO, descriptor, data bursts, write-back; descriptor fetches first, decided two cycles behind
+the ring: the batch registered, then whether it goes; a frame admitted on the free descriptors
+of the cycle before), each
 :class:`~slique.hdl.dma.tx_queue.TxQueue` (registered fetch decision, descriptor assembly,
 scan, reader, registered burst figures, write-back runs of up to 8 descriptors flushed when
 nothing else is pending, landing FIFO, packer and store-and-forward FIFO) and the engine's TX
@@ -126,17 +128,20 @@ class _RxQueue(_Client):
         self.left = 0
         self.draining = 0          # words of a missed frame still to pop
         self.missed = None         # a missed frame's token, to report
-
-    def batch(self):
-        available = (self.tail - self.fetch) % self.count
-        return min(available, self.count - self.fetch, FETCH_DESCRIPTORS)
+        self.batch = 0             # registered: from the ring of the cycle before
+        self.fetch_ready = False   # registered: from the batch of the cycle before
+        self.free = 0              # registered: free descriptors in the cycle before
 
     def step(self, cycle, done):
         """This cycle's decisions; ``done``: the kind of this queue's command done now."""
         t = self.t
         idle_bus = self.idle_bus
-        batch = self.batch()
-        fetch_ready = batch != 0
+        # registered figures of this cycle (the fetch decision two cycles behind the ring)
+        batch, fetch_ready, free = self.batch, self.fetch_ready, self.free
+        self.fetch_ready = batch != 0
+        self.batch = min((self.tail - self.fetch) % self.count, self.count - self.fetch,
+                         FETCH_DESCRIPTORS)
+        self.free = (self.tail - self.head) % self.count
         new_cmd = None
         if idle_bus and fetch_ready:
             new_cmd = ("fetch", batch * t.words_per_descriptor, batch)
@@ -145,7 +150,7 @@ class _RxQueue(_Client):
         draining = self.draining   # the missed frame's words leave the FIFO, one a cycle
         if state == "IDLE":
             frame = self.lengths.head(cycle)
-            if frame is not None and (self.tail - self.head) % self.count == 0:
+            if frame is not None and free == 0:
                 # no free descriptor: the frame is missed (MPC) and drained from the FIFO
                 self.frame = frame
                 self.missed = frame[1]

@@ -45,7 +45,8 @@ class FrameFIFO(wiring.Component):
     r_stream : ``Out(stream.Signature(StructLayout{data, last}))``
     length_stream : ``Out(stream.Signature(length_width))``
     free : ``Out(range(depth + 1))``
-        Words that can still be written.
+        Words that can still be written (a register: computed from the pointers' next
+        values, so that a writer's decision on it starts from a flip-flop).
     commit_ready : ``Out(1)``
         A frame can be committed (room for its length).
     """
@@ -61,7 +62,7 @@ class FrameFIFO(wiring.Component):
             "r_stream": Out(stream.Signature(data.StructLayout({"data": data_width,
                                                                 "last": 1}))),
             "length_stream": Out(stream.Signature(length_width)),
-            "free": Out(range(depth + 1)),
+            "free": Out(range(depth + 1), init=depth),
             "commit_ready": Out(1),
         })
 
@@ -84,12 +85,13 @@ class FrameFIFO(wiring.Component):
         committed = Signal(pointer_width)   # end of the last committed frame
         read = Signal(pointer_width)        # next word read
         next_read = Signal(pointer_width)
+        next_write = Signal(pointer_width)
 
         word = self.w_stream.payload
         pushed = Signal()
         popped = Signal()
+        m.d.sync += self.free.eq(depth - (next_write - next_read))
         m.d.comb += [
-            self.free.eq(depth - (write - read)),
             self.commit_ready.eq(lengths.w_rdy),
             self.w_stream.ready.eq(Mux(word.last & word.abort, 1,
                                        (self.free != 0) & (~word.last | lengths.w_rdy))),
@@ -101,13 +103,15 @@ class FrameFIFO(wiring.Component):
             lengths.w_data.eq(word.length),
             lengths.w_en.eq(pushed & word.last & ~word.abort),
         ]
+        m.d.comb += next_write.eq(write)
         with m.If(pushed):
             with m.If(word.last & word.abort):
-                m.d.sync += write.eq(committed)
-            with m.Elif(word.last):
-                m.d.sync += [write.eq(write + 1), committed.eq(write + 1)]
+                m.d.comb += next_write.eq(committed)
             with m.Else():
-                m.d.sync += write.eq(write + 1)
+                m.d.comb += next_write.eq(write + 1)
+                with m.If(word.last):
+                    m.d.sync += committed.eq(write + 1)
+        m.d.sync += write.eq(next_write)
 
         # the read port fetches the word at next_read; it is on r_stream in the next cycle
         valid = Signal()

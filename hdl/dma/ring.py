@@ -4,7 +4,8 @@ from amaranth import *
 from amaranth.lib import data
 
 
-__all__ = ["INDEX_WIDTH", "ring_next", "ring_distance", "window_layout", "inside_window"]
+__all__ = ["INDEX_WIDTH", "ring_next", "ring_distance", "ring_run", "window_layout",
+           "inside_window"]
 
 
 #: Bits of a ring index (TDH / TDT / RDH / RDT hold 16).
@@ -30,6 +31,14 @@ def ring_distance(start, end, count):
     forward = end - start
     around = end + (count - start)
     return Mux(forward.as_signed() < 0, around, forward)[:INDEX_WIDTH + 1]
+
+
+def ring_run(start, end, count):
+    """Descriptors from ``start`` towards ``end`` (exclusive) that do not cross the ring's end
+    (``start``, ``end`` below ``count``): ``min(ring_distance(start, end, count), count -
+    start)`` with one subtractor's borrow as the choice, for a fetch burst's length."""
+    forward = end - start
+    return Mux(forward.as_signed() < 0, count - start, forward)[:INDEX_WIDTH + 1]
 
 
 def window_layout():

@@ -11,7 +11,7 @@ from .descriptors import (DESCRIPTOR_BYTES, MAX_FRAME_BYTES, SRRCTL_BSIZEPKT_UNI
 from .descriptor_prefetch import DescriptorPrefetch
 from .frame_fifo import FrameFIFO
 from .registers import MAX_QUEUES, OCTET_INC_WIDTH, RxQueueError
-from .ring import INDEX_WIDTH, inside_window, ring_distance, ring_next, window_layout
+from .ring import INDEX_WIDTH, inside_window, ring_distance, ring_next, ring_run, window_layout
 from .tx_queue import (FETCH_DESCRIPTORS, PREFETCH_DESCRIPTORS, TAG_DATA, TAG_FETCH,
                        TAG_WRITE_BACK, queue_config_layout)
 
@@ -158,7 +158,14 @@ class RxQueue(wiring.Component):
         m.d.comb += beat_bytes.eq(Mux(beat.last, run, lanes))
         new_received = Signal.like(received)
         m.d.comb += new_received.eq(Mux(receiving, received, 0) + beat_bytes)
-        too_long = new_received > MAX_FRAME_BYTES
+        # too long: new_received > MAX_FRAME_BYTES, from flags registered with received (a
+        # beat adds at most ``lanes`` bytes, and a first beat never overflows), so that the
+        # FIFO's write decision needs no adder and no wide compare
+        over = Signal()                       # received > MAX_FRAME_BYTES (once, for good)
+        near = Signal()                       # MAX_FRAME_BYTES - lanes < received <= MAX...
+        room = Signal(range(lanes))           # ... and MAX_FRAME_BYTES - received, then
+        too_long = Signal()
+        m.d.comb += too_long.eq(receiving & (over | (near & (beat_bytes > room))))
         this_accepting = Mux(receiving, accepting, self.running & ~stopping)
         this_hash = Mux(receiving, frame_hash, beat.rss_hash)
         this_type = Mux(receiving, frame_type, beat.rss_type)
@@ -182,6 +189,10 @@ class RxQueue(wiring.Component):
         ]
         with m.If(incoming):
             m.d.sync += [receiving.eq(~beat.last), received.eq(new_received),
+                         over.eq(too_long),     # (sticky: received may wrap round)
+                         near.eq((new_received > MAX_FRAME_BYTES - lanes) &
+                                 (new_received <= MAX_FRAME_BYTES)),
+                         room.eq(MAX_FRAME_BYTES - new_received),
                          accepting.eq(this_accepting), frame_hash.eq(this_hash),
                          frame_type.eq(this_type)]
             # a last word always goes in (an abort, when anything went wrong, is always taken)
@@ -213,20 +224,34 @@ class RxQueue(wiring.Component):
         m.submodules.prefetch = prefetch = DescriptorPrefetch(
             data_width=width, descriptors=PREFETCH_DESCRIPTORS)
         credit = prefetch.credit
-        available = Signal(INDEX_WIDTH + 1)
-        batch = Signal(range(FETCH_DESCRIPTORS + 1))
+        run = Signal(INDEX_WIDTH + 1)         # from fetch towards the tail, to the ring's end
+        batch_now = Signal(range(FETCH_DESCRIPTORS + 1))
+        batch = Signal.like(batch_now)        # registered with fetch_ready (below)
+        fetch_address = Signal(self._addr_width)   # base + 16 * fetch, registered
+        fetch_to_end = Signal(INDEX_WIDTH + 1)     # count - fetch, registered like batch
         fetch_failed = Signal()
         m.d.comb += [
-            available.eq(ring_distance(fetch, cfg.tail, count)),
-            batch.eq(_min(_min(available, count - fetch), FETCH_DESCRIPTORS)),
+            run.eq(ring_run(fetch, cfg.tail, count)),
+            batch_now.eq(Mux(run < FETCH_DESCRIPTORS, run, FETCH_DESCRIPTORS)),
             prefetch.fill.payload.data.eq(bus.read.payload.data),
             prefetch.fill.payload.err.eq(bus.read.payload.err),
             prefetch.fill.valid.eq(bus.read.valid & (bus.read.payload.tag == TAG_FETCH)),
         ]
         descriptor = RxReadDescriptor(prefetch.descriptor)
-        have = prefetch.valid
         assembled_err = prefetch.err
         take = prefetch.take                  # the FSM uses the assembled descriptor
+        # the assembled descriptor's buffer checked in the cycle after it is assembled (it
+        # stays until taken): the FSM sees the registered verdict, not the 64-bit compares
+        checked = Signal()                    # the verdict below is the assembled descriptor's
+        refused = Signal()                    # misaligned, or outside the window / reach
+        m.d.sync += [
+            checked.eq(prefetch.valid & ~take & ~prefetch.flush),
+            refused.eq((descriptor.pkt_addr[:word_bits] != 0) |
+                       ~inside_window(self.window, descriptor.pkt_addr, buffer_bytes,
+                                      self._addr_width)),
+        ]
+        have = Signal()
+        m.d.comb += have.eq(prefetch.valid & checked)
 
         # ---- per frame ----------------------------------------------------------------------
         meta_out = meta_layout(frames.length_stream.payload)
@@ -234,12 +259,24 @@ class RxQueue(wiring.Component):
         needed = Signal(range(MAX_FRAME_BYTES // SRRCTL_BSIZEPKT_UNIT + 2))
         covered = Signal(range(MAX_FRAME_BYTES + (1 << 17)))
         used = Signal.like(needed)            # descriptors written so far
-        left = Signal(14)                     # bytes of the frame not yet written
-        buffer_address = Signal(64)
+        left = Signal(14)                     # bytes of the frame not yet given a buffer
+        left_fits = Signal()                  # left <= buffer_bytes: the next buffer is the last
+        # a buffer lies inside the master's 2 ** addr_width bytes (the window check): its
+        # address needs no more bits
+        buffer_address = Signal(self._addr_width)
         buffer_left = Signal(17)              # bytes still to write into this buffer
         frame_error = Signal(7)               # the frame failed: drop it after the drain
         tail_bytes = Signal(range(lanes))
         m.d.comb += tail_bytes.eq(frame_length[:word_bits])
+        # free descriptors (head up to the tail), registered: a frame is admitted on the
+        # count of the cycle before (the tail only ever adds to it, the head moves a cycle
+        # before a frame is looked at)
+        free_descriptors = Signal(INDEX_WIDTH + 1)
+        m.d.sync += free_descriptors.eq(ring_distance(head, cfg.tail, count))
+        # the head past this frame's descriptors, registered (head and needed are settled
+        # long before the frame is delivered)
+        head_after = Signal(INDEX_WIDTH)
+        m.d.sync += head_after.eq(ring_next(head, count, needed))
 
         # write beats: frame words while a data burst is out, write-back words otherwise
         data_beats = Signal(range(max_beats + 1))
@@ -247,15 +284,17 @@ class RxQueue(wiring.Component):
                                 words_per_descriptor + 1))
         wb_beat = Signal.like(wb_beats)
         wb_index = Signal.like(needed)        # descriptor of the frame being written back
+        wb_slot = Signal(INDEX_WIDTH)         # its ring index: ring_next(head, count, wb_index)
         wb_bytes_left = Signal(14)            # frame bytes from wb_index on
+        wb_fits = Signal()                    # wb_bytes_left <= buffer_bytes: the EOP one
         write_back = Signal(RxWriteBack)
         wb_length = Signal(17)
         m.d.comb += [
-            wb_length.eq(_min(wb_bytes_left, buffer_bytes)),
+            wb_length.eq(Mux(wb_fits, wb_bytes_left, buffer_bytes)),
             write_back.pkt_info.rss_type.eq(meta_out.rss_type),
             write_back.rss_hash.eq(meta_out.rss_hash),
             write_back.status_error.dd.eq(1),
-            write_back.status_error.eop.eq(wb_bytes_left <= buffer_bytes),
+            write_back.status_error.eop.eq(wb_fits),
             write_back.length.eq(wb_length),
         ]
         wb_word = write_back.as_value()
@@ -286,16 +325,52 @@ class RxQueue(wiring.Component):
                 m.d.sync += wb_beat.eq(wb_beat + 1)
                 with m.If(word_in_descriptor == words_per_descriptor - 1):
                     m.d.sync += [wb_index.eq(wb_index + 1),
-                                 wb_bytes_left.eq(wb_bytes_left - wb_length)]
+                                 wb_slot.eq(ring_next(wb_slot, count)),
+                                 wb_bytes_left.eq(Mux(wb_fits, 0,
+                                                      wb_bytes_left - buffer_bytes)),
+                                 wb_fits.eq(wb_bytes_left <= (buffer_bytes << 1))]
         with m.Elif(draining):
             m.d.comb += frames.r_stream.ready.eq(1)
             with m.If(frames.r_stream.valid & last_word):
                 m.d.sync += draining.eq(0)
 
+        # The bursts' figures, registered (computed from the previous cycle's state), like the
+        # fetch decision: a data burst from buffer_left (buffer_address is bus-aligned, so a
+        # burst is the rest of the buffer up to max_beats words); a write-back run from
+        # wb_index / wb_slot (up to the frame's last descriptor or the ring's end). A command
+        # goes out at most every third cycle (it is taken, then answered), and their inputs
+        # are settled before: wb_index / wb_slot from the frame's start, then by write beats
+        # that end before the done; buffer_left by the command before, or, on the way from
+        # DESCRIPTOR to DATA, with its figures (assigned there beside it).
+        burst_cap = max_beats * lanes
+        beats = Signal(range(max_beats + 1))
+        burst_bytes = Signal(range(burst_cap + 1))
+        m.d.sync += [
+            burst_bytes.eq(Mux(buffer_left < burst_cap, buffer_left, burst_cap)),
+            beats.eq(_min((buffer_left + lanes - 1) >> word_bits, max_beats)),
+        ]
+        wb_run = Signal(range(MAX_FRAME_BYTES // SRRCTL_BSIZEPKT_UNIT + 2))
+        wb_address = Signal(self._addr_width)
+        m.d.sync += [
+            wb_run.eq(_min(needed - wb_index, count - wb_slot)),
+            wb_address.eq(base[:self._addr_width] + (wb_slot << 4)),
+        ]
+
+        # The fetch decision in two registered steps: the batch from the ring state of the
+        # cycle before, whether it fits the prefetch's credit from the batch of the cycle
+        # before (so the decision is two cycles behind fetch, tail and credit). Stale figures
+        # are safe: the tail and the credit only grow but by this queue's own fetch, and after
+        # one, the next command waits for its done (three cycles at least).
         fetch_ready = Signal()
-        m.d.comb += fetch_ready.eq(self.running & ~stopping & ~fetch_failed &
-                                   (cfg.tail < count) & (batch != 0) &
-                                   (credit >= batch))
+        fetch_go = Signal()                   # a fetch goes out when the bus is free
+        m.d.sync += [
+            batch.eq(batch_now),
+            fetch_ready.eq(self.running & ~stopping & ~fetch_failed & (cfg.tail < count) &
+                           (batch != 0) & (credit >= batch)),
+            fetch_address.eq(base[:self._addr_width] + (fetch << 4)),
+            fetch_to_end.eq(count - fetch),
+        ]
+        m.d.comb += fetch_go.eq(fetch_ready & ~stopping & ~fetch_failed)
         word_address = lambda byte_address: byte_address[word_bits:self._addr_width]
 
         m.d.comb += frames.length_stream.ready.eq(0)
@@ -311,14 +386,18 @@ class RxQueue(wiring.Component):
                 with m.If(frames.length_stream.valid & ~draining):
                     m.d.sync += [frame_length.eq(meta_out.length), needed.eq(1),
                                  covered.eq(buffer_bytes), used.eq(0), last_popped.eq(0),
-                                 left.eq(meta_out.length), frame_error.eq(0)]
+                                 left.eq(meta_out.length),
+                                 left_fits.eq(meta_out.length <= buffer_bytes),
+                                 frame_error.eq(0), wb_index.eq(0), wb_slot.eq(head),
+                                 wb_bytes_left.eq(meta_out.length),
+                                 wb_fits.eq(meta_out.length <= buffer_bytes)]
                     with m.If(~self.running | stopping):
                         m.d.comb += ring_dropped.eq(1)
                         m.d.sync += draining.eq(1)
                         m.next = "FINISH"
                     with m.Elif(meta_out.length <= buffer_bytes):
                         # one buffer: no need to count them
-                        with m.If(ring_distance(head, cfg.tail, count) == 0):
+                        with m.If(free_descriptors == 0):
                             m.d.comb += ring_missed.eq(1)
                             m.d.sync += draining.eq(1)
                             m.next = "FINISH"
@@ -330,7 +409,7 @@ class RxQueue(wiring.Component):
                 # descriptors needed: buffers of buffer_bytes until the frame is covered
                 with m.If(covered < frame_length):
                     m.d.sync += [covered.eq(covered + buffer_bytes), needed.eq(needed + 1)]
-                with m.Elif(ring_distance(head, cfg.tail, count) < needed):
+                with m.Elif(free_descriptors < needed):
                     m.d.comb += ring_missed.eq(1)
                     m.d.sync += draining.eq(1)
                     m.next = "FINISH"
@@ -348,30 +427,31 @@ class RxQueue(wiring.Component):
                         m.d.sync += [draining.eq(1),
                                      frame_error.eq(1 << RxQueueError.BUS_ERROR)]
                         m.next = "FAIL"
-                    with m.Elif((descriptor.pkt_addr[:word_bits] != 0) |
-                                ~inside_window(self.window, descriptor.pkt_addr, buffer_bytes,
-                                               self._addr_width)):
+                    with m.Elif(refused):
                         m.d.sync += [draining.eq(1), frame_error.eq(1 << RxQueueError.WINDOW)]
                         m.next = "FAIL"
                     with m.Else():
-                        m.d.sync += [buffer_address.eq(descriptor.pkt_addr),
-                                     buffer_left.eq(_min(left, buffer_bytes)),
-                                     left.eq(left - _min(left, buffer_bytes)),
-                                     used.eq(used + 1)]
+                        # this buffer takes min(left, buffer_bytes); its burst figures with it
+                        this_buffer = Mux(left_fits, left, buffer_bytes)
+                        m.d.sync += [
+                            buffer_address.eq(descriptor.pkt_addr),
+                            buffer_left.eq(this_buffer),
+                            burst_bytes.eq(Mux(left_fits & (left < burst_cap), left,
+                                               burst_cap)),
+                            beats.eq(Mux(left_fits & (left < burst_cap),
+                                         (left + lanes - 1) >> word_bits, max_beats)),
+                            left.eq(Mux(left_fits, 0, left - buffer_bytes)),
+                            left_fits.eq(left <= (buffer_bytes << 1)),
+                            used.eq(used + 1),
+                        ]
                         m.next = "DATA"
             with m.State("DATA"):
-                beats = Signal(range(max_beats + 1))
-                burst_bytes = Signal(17)
-                m.d.comb += [
-                    beats.eq(_min((buffer_left + lanes - 1) >> word_bits, max_beats)),
-                    burst_bytes.eq(_min(buffer_left, beats << word_bits)),
-                ]
                 with m.If(idle_bus & stopping):
                     m.d.sync += [draining.eq(~last_popped),
                                  frame_error.eq(Mux(stop_error == 0,
                                                     1 << RxQueueError.ABORTED, stop_error))]
                     m.next = "FAIL"
-                with m.Elif(idle_bus & ~fetch_ready):
+                with m.Elif(idle_bus & ~fetch_go):
                     with m.If(buffer_left == 0):
                         m.next = "NEXT"
                     with m.Else():
@@ -395,35 +475,27 @@ class RxQueue(wiring.Component):
                     with m.Elif(buffer_left != 0):
                         m.next = "DATA"
                     with m.Elif(used == needed):
-                        m.d.sync += [wb_index.eq(0), wb_bytes_left.eq(frame_length)]
                         m.next = "WRITE_BACK"
                     with m.Else():
                         m.next = "DESCRIPTOR"
             with m.State("NEXT"):
                 with m.If(used == needed):
-                    m.d.sync += [wb_index.eq(0), wb_bytes_left.eq(frame_length)]
                     m.next = "WRITE_BACK"
                 with m.Else():
                     m.next = "DESCRIPTOR"
             with m.State("WRITE_BACK"):
                 # the frame's descriptors from the head, in one burst (two at the ring's end)
-                slot = Signal(INDEX_WIDTH)
-                first_run = Signal(range(MAX_FRAME_BYTES // SRRCTL_BSIZEPKT_UNIT + 2))
-                m.d.comb += [
-                    slot.eq(ring_next(head, count, wb_index)),
-                    first_run.eq(_min(needed - wb_index, count - slot)),
-                ]
-                with m.If(idle_bus & ~fetch_ready & (wb_beat == wb_beats)):
+                with m.If(idle_bus & ~fetch_go & (wb_beat == wb_beats)):
                     with m.If(wb_index == needed):
                         m.next = "DELIVER"
                     with m.Else():
                         m.d.sync += [
                             cmd.valid.eq(1),
                             cmd.payload.write.eq(1),
-                            cmd.payload.address.eq(word_address(base + (slot << 4))),
-                            cmd.payload.beats.eq(first_run * words_per_descriptor),
+                            cmd.payload.address.eq(word_address(wb_address)),
+                            cmd.payload.beats.eq(wb_run * words_per_descriptor),
                             cmd.payload.tag.eq(TAG_WRITE_BACK),
-                            wb_beats.eq(first_run * words_per_descriptor),
+                            wb_beats.eq(wb_run * words_per_descriptor),
                             wb_beat.eq(0),
                         ]
                         m.next = "WRITE_BACK_DONE"
@@ -457,18 +529,19 @@ class RxQueue(wiring.Component):
         with m.If(deliver):
             m.d.comb += [self.delivered.eq(1), self.delivered_bytes.eq(frame_length),
                          self.written_back.eq(1)]
-            m.d.sync += [head.eq(ring_next(head, count, needed)), self.head_stb.eq(1)]
+            m.d.sync += [head.eq(head_after), self.head_stb.eq(1)]
 
         # ---- fetch command (the FSM leaves the bus to it first) ------------------------------
-        with m.If(idle_bus & fetch_ready):
+        with m.If(idle_bus & fetch_go):
             m.d.comb += prefetch.reserve.eq(batch)
             m.d.sync += [
                 cmd.valid.eq(1),
                 cmd.payload.write.eq(0),
-                cmd.payload.address.eq(word_address(base + (fetch << 4))),
+                cmd.payload.address.eq(word_address(fetch_address)),
                 cmd.payload.beats.eq(batch * words_per_descriptor),
                 cmd.payload.tag.eq(TAG_FETCH),
-                fetch.eq(ring_next(fetch, count, batch)),
+                # ring_next(fetch, count, batch): a batch ends at the ring's end at most
+                fetch.eq(Mux(batch == fetch_to_end, 0, fetch + batch)),
             ]
         with m.If(done.valid & (done.payload.tag[:2] == TAG_FETCH) & done.payload.err):
             m.d.sync += fetch_failed.eq(1)
@@ -476,29 +549,28 @@ class RxQueue(wiring.Component):
         # ---- run / stop ---------------------------------------------------------------------
         ring_bytes = cfg.length
         m.d.comb += [self.error.eq(0), self.disable.eq(0)]
-        # an enable (ENABLE 0 -> 1) that comes while the queue is still stopping waits for it
+        # An enable (ENABLE 0 -> 1) starts the queue in the next cycle (or, if it comes while
+        # the queue is still stopping, once stopped), with the configuration checked in the
+        # cycle before (registered: the 64-bit window check does not reach the ring state)
         start_pending = Signal()
         with m.If(~cfg.enable):
             m.d.sync += start_pending.eq(0)
         with m.Elif(~enable_seen):
             m.d.sync += start_pending.eq(1)
+        start_count = ring_bytes >> 4
+        errors = Signal(7)
+        m.d.sync += [
+            errors.eq(0),       # driven whole: no bit left to a constant-only process
+            errors[RxQueueError.RING_LENGTH].eq((ring_bytes == 0) | (ring_bytes[:7] != 0)),
+            errors[RxQueueError.SRRCTL].eq(
+                (self.buffer_size == 0) | (self.descriptor_type != SRRCTL_DESCTYPE_ADV_ONEBUF)),
+            errors[RxQueueError.TAIL].eq((cfg.tail >= start_count) | (cfg.head >= start_count)),
+            errors[RxQueueError.WINDOW].eq(~inside_window(self.window, cfg.base, ring_bytes,
+                                                          self._addr_width)),
+        ]
         with m.If(~self.running):
-            with m.If(cfg.enable & (~enable_seen | start_pending)):
+            with m.If(cfg.enable & start_pending):
                 m.d.sync += start_pending.eq(0)
-                start_count = ring_bytes >> 4
-                errors = Signal(7)
-                m.d.comb += [
-                    errors.eq(0),       # driven whole: no bit left to a constant-only process
-                    errors[RxQueueError.RING_LENGTH].eq((ring_bytes == 0) |
-                                                        (ring_bytes[:7] != 0)),
-                    errors[RxQueueError.SRRCTL].eq(
-                        (self.buffer_size == 0) |
-                        (self.descriptor_type != SRRCTL_DESCTYPE_ADV_ONEBUF)),
-                    errors[RxQueueError.TAIL].eq((cfg.tail >= start_count) |
-                                                 (cfg.head >= start_count)),
-                    errors[RxQueueError.WINDOW].eq(~inside_window(
-                        self.window, cfg.base, ring_bytes, self._addr_width)),
-                ]
                 with m.If(errors != 0):
                     m.d.comb += [self.error.eq(errors), self.disable.eq(1)]
                 with m.Else():

@@ -274,15 +274,16 @@ def test_ring_arithmetic_matches_its_definition(seed, replay, cycles):
     the step, the difference's borrow as the choice) against their plain definitions, on random
     indices, counts and steps, small and full width, inside the ring and outside it."""
     from amaranth import Module, Signal
-    from slique.hdl.dma.ring import ring_distance, ring_next
+    from slique.hdl.dma.ring import ring_distance, ring_next, ring_run
 
     rng = random.Random(seed)
     index, count, step, start, end = (Signal(16), Signal(17), Signal(17), Signal(16),
                                       Signal(16))
-    following, distance = Signal(16), Signal(17)
+    following, distance, run = Signal(16), Signal(17), Signal(17)
     m = Module()
     m.d.comb += [following.eq(ring_next(index, count, step)),
-                 distance.eq(ring_distance(start, end, count))]
+                 distance.eq(ring_distance(start, end, count)),
+                 run.eq(ring_run(start, end, count))]
 
     async def testbench(ctx):
         for _ in range(cycles(3000)):
@@ -296,6 +297,8 @@ def test_ring_arithmetic_matches_its_definition(seed, replay, cycles):
             hint = f"index={i} count={c} step={s} start={a} end={e}; seed={seed}; {replay}"
             assert ctx.get(following) == expected_next, hint
             assert ctx.get(distance) == expected_distance, hint
+            if a < c and e < c:             # ring_run's domain: both inside the ring
+                assert ctx.get(run) == min(expected_distance, c - a), hint
 
     simulator = Simulator(m)
     simulator.add_testbench(testbench)
