@@ -174,9 +174,40 @@ class BoundedSlique(wiring.Component, fifo.FIFOInterface):
             self.level.eq(storage.level),
             full.eq(storage.full),
         ]
-        with m.If(write & ~read):
-            with m.If(self.level == self.high_water):
-                m.d.sync += self.high_water.eq(self.level + 1)
+        self._track_high_water(m, write=write, read=read)
+
+    def _track_high_water(self, m, *, write, read):
+        """``high_water`` from registers, through at most one gate after ``level``: the strobes
+        only reach three flip-flops (the step of the edge), so that ``write`` and ``read``,
+        which come from both ends of the slique, do not meet before a comparator.
+
+        ``before`` is ``high_water`` of the cycle before and ``gap`` the distance from
+        ``level`` to it then, ``at_top`` whether that was zero. ``high_water`` rises only when
+        ``level`` did (``rose``) from ``at_top``, and then equals ``level``."""
+        width = len(self.high_water)
+        before = Signal(width, name="high_water_before")
+        gap = Signal(width, name="high_water_gap")
+        at_top = Signal(name="high_water_at_top", init=1)
+        moved = Signal(name="high_water_moved")
+        rose = Signal(name="high_water_rose")
+        fell = Signal(name="high_water_fell")
+        m.d.sync += [
+            moved.eq(write ^ read),
+            rose.eq(write & ~read),
+            fell.eq(read & ~write),
+        ]
+        rises = Signal()
+        m.d.comb += [
+            rises.eq(at_top & rose),
+            self.high_water.eq(Mux(rises, self.level, before)),
+        ]
+        m.d.sync += [
+            before.eq(self.high_water),
+            # The gap of this cycle: none when rising; else one less when level rose, one
+            # more when it fell (moved: the step's low bit, rose: its sign).
+            gap.eq(Mux(rises, 0, gap + Cat(moved, rose.replicate(width - 1)))),
+            at_top.eq((at_top & ~fell) | ((gap == 1) & rose)),
+        ]
 
     def _count_drops(self, m, discard):
         m.d.sync += self.drop.eq(discard)

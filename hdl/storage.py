@@ -8,7 +8,8 @@ from amaranth.lib.wiring import In, Out
 from ._parameters import check_depth, check_shape
 
 
-__all__ = ["Storage", "count_up_down", "count_up_down_gates", "one_hot_to_binary"]
+__all__ = ["Storage", "count_up_down", "count_up_down_gates", "count_up_down_registered",
+           "one_hot_to_binary"]
 
 
 class Storage(wiring.Component):
@@ -36,7 +37,7 @@ class Storage(wiring.Component):
         Oldest entry; ``valid`` and ``payload`` are registers.
     level : ``Out(range(depth + 1))``
         Entries held (in the storage and on ``o_stream``), exact every cycle; driven from
-        registers only.
+        registers, through at most one LUT (the systolic chain's registered counter).
     full : ``Out(1)``
         No room for a write (unless one leaves, see :meth:`writes_when_full_and_read`): high
         when ``level == depth``, and only then unless the storage says otherwise (the systolic
@@ -94,6 +95,45 @@ def count_up_down_gates(m, counter, *, up, down):
         for bit in range(len(counter)):
             below = counter[:bit]
             m.d.sync += counter[bit].eq(counter[bit] ^ Mux(down, ~below.any(), below.all()))
+
+
+def count_up_down_registered(m, counter, *, up, down):
+    """:func:`count_up_down` with the strobes registered: ``counter`` (driven here, from
+    flip-flops through one LUT per bit) has the same value as :func:`count_up_down`'s every
+    cycle, but ``up`` and ``down`` reach only flip-flops, each through one gate, so strobes that
+    come from far apart (the two ends of a systolic chain) do not meet before a carry chain.
+
+    The registers: ``before``, the counter's value of the cycle before, ``before_up`` and
+    ``before_down``, that value plus and minus one, and the step of that cycle's edge in five
+    flip-flops with five different next-state functions (so that synthesis keeps them apart):
+    ``moved`` and ``up`` select one of the three values; ``stayed``, ``rose`` (``up`` alone) and
+    ``fell`` (``down`` alone) are the other inputs of the two carry chains that compute the
+    next ``before_up`` and ``before_down`` from ``before`` (``before + 0, 1 or 2``, ``before -
+    0, 1 or 2``). Every path is a flip-flop, one LUT or one carry chain, and a flip-flop.
+    """
+    width = len(counter)
+    name = counter.name
+    before = Signal(width, name=f"{name}_before")
+    before_up = Signal(width, name=f"{name}_before_up", init=1)
+    before_down = Signal(width, name=f"{name}_before_down", init=-1)
+    moved = Signal(name=f"{name}_moved")
+    rose_select = Signal(name=f"{name}_up")
+    stayed = Signal(name=f"{name}_stayed", init=1)
+    rose = Signal(name=f"{name}_rose")
+    fell = Signal(name=f"{name}_fell")
+    m.d.sync += [
+        moved.eq(up ^ down),
+        rose_select.eq(up),
+        stayed.eq(~(up ^ down)),
+        rose.eq(up & ~down),
+        fell.eq(down & ~up),
+    ]
+    m.d.comb += counter.eq(Mux(moved, Mux(rose_select, before_up, before_down), before))
+    m.d.sync += [
+        before.eq(counter),
+        before_up.eq(before + Cat(stayed, rose)),
+        before_down.eq(before - Cat(stayed, fell)),
+    ]
 
 
 def one_hot_to_binary(flags):

@@ -2,7 +2,7 @@
 
 from amaranth import *
 
-from .storage import Storage, count_up_down
+from .storage import Storage, count_up_down_registered
 
 
 __all__ = ["SystolicStorage"]
@@ -29,8 +29,10 @@ class SystolicStorage(Storage):
     the critical path does not grow with depth. A beat walks one cell per cycle: a beat written
     into an empty chain is on ``o_stream`` :attr:`latency` ``= cells`` cycles later.
 
-    ``level`` is counted at the ends of the chain (up on a write, down on a read) by one
-    up/down counter. ``full`` is "the input cell has no free slot": its skid register is full
+    ``level`` is counted at the ends of the chain (up on a write, down on a read) by an
+    up/down counter whose strobes are registered first
+    (:func:`~slique.hdl.storage.count_up_down_registered`): they meet in one gate before a
+    flip-flop, not before a carry chain, and ``level`` is a selection among registers. ``full`` is "the input cell has no free slot": its skid register is full
     (or, without one, its main register is full and not moving on). It is also high, for a few
     cycles, when the chain holds fewer than ``depth`` entries but the free slot has not yet
     walked up to the input cell. ``full`` and the counter's view of cell 0 come from registers
@@ -167,5 +169,5 @@ class SystolicStorage(Storage):
         # ``room``), whose only load is the counter: cell 0's flag fans out to its payload.
         empty = Signal(name="empty", init=1)
         m.d.sync += empty.eq(~main_valid_next[0])
-        count_up_down(m, self.level, up=self.w_en, down=~empty & self.o_stream.ready)
+        count_up_down_registered(m, self.level, up=self.w_en, down=~empty & self.o_stream.ready)
         return m

@@ -425,12 +425,13 @@ class SliqueContract(Elaboratable):
         accepted = self.dut.i_stream.valid & self.dut.i_stream.ready
         delivered = self.dut.o_stream.valid & self.dut.o_stream.ready
 
-        outstanding = self._assert_level(m, accepted, delivered)
+        outstanding, peak = self._assert_level(m, accepted, delivered)
         self._assert_stream(m)
         tracker = self._track_entry(m, accepted, delivered, outstanding)
         self._cover(m, accepted, delivered, tracker)
         if self._lemmas:
             self._assert_lemmas(m, dut_fragment, tracker)
+            self._assert_high_water_lemmas(m, dut_fragment, peak)
         return m
 
     @property
@@ -466,7 +467,7 @@ class SliqueContract(Elaboratable):
             Assert(dut.high_water == largest, "high_water is the largest level so far"),
             Assert((dut.dropped == 0) & (dut.drop == 0), "back-pressure mode drops nothing"),
         ]
-        return outstanding
+        return outstanding, peak
 
     def _assert_stream(self, m):
         o_stream = self.dut.o_stream
@@ -555,6 +556,28 @@ class SliqueContract(Elaboratable):
             self._assert_ring_lemmas(m, storage_fragment, tracker)
         else:
             raise TypeError(f"No storage lemmas for {storage!r}; pass lemmas=False")
+
+    def _assert_high_water_lemmas(self, m, dut_fragment, peak):
+        """The registers behind ``high_water`` (:meth:`BoundedSlique._track_high_water`) hold
+        the values of the cycle before: ``high_water``, its gap to ``level``, whether that was
+        zero, and the step of ``level`` since."""
+        level = self.dut.level
+        signals = _signals_by_name(dut_fragment)
+        where = type(self.dut).__name__
+        before, gap, at_top, moved, rose, fell = (
+            _internal(signals, f"high_water_{name}", where)
+            for name in ("before", "gap", "at_top", "moved", "rose", "fell"))
+        level_before = Signal.like(level, name="level_before")
+        m.d.sync += level_before.eq(level)
+        m.d.comb += [
+            Assert(before == peak, "lemma: high_water_before is the largest level before"),
+            Assert(gap == peak - level_before,
+                   "lemma: high_water_gap is that largest level less the level before"),
+            Assert(at_top == (gap == 0), "lemma: high_water_at_top is gap == 0"),
+            Assert(~(rose & fell) & (moved == (rose | fell))
+                   & (level == level_before + rose - fell),
+                   "lemma: moved / rose / fell are the level's step since the cycle before"),
+        ]
 
     def _assert_systolic_lemmas(self, m, storage_fragment, tracker):
         level = self.dut.level

@@ -6,20 +6,23 @@ import pytest
 from amaranth.hdl import Const, Module, Signal
 from amaranth.sim import Simulator
 
-from slique.hdl.storage import count_up_down, count_up_down_gates, one_hot_to_binary
+from slique.hdl.storage import (count_up_down, count_up_down_gates, count_up_down_registered,
+                                one_hot_to_binary)
 
 
 @pytest.mark.parametrize("width", [1, 2, 3, 5])
-def test_gate_counter_counts_like_the_adder(width, seed, replay, cycles):
-    """count_up_down_gates and count_up_down, fed the same random up / down strobes, hold the
-    same value every cycle, and both count modulo 2 ** width (wrapping both ways)."""
+def test_gate_and_registered_counters_count_like_the_adder(width, seed, replay, cycles):
+    """count_up_down_gates, count_up_down_registered and count_up_down, fed the same random
+    up / down strobes, hold the same value every cycle, and all count modulo 2 ** width
+    (wrapping both ways)."""
     m = Module()
     up, down = Signal(), Signal()
-    gates, adder = Signal(width), Signal(width)
+    gates, adder, registered = Signal(width), Signal(width), Signal(width, name="registered")
     count_up_down_gates(m, gates, up=up, down=down)
     count_up_down(m, adder, up=up, down=down)
+    count_up_down_registered(m, registered, up=up, down=down)
     rng = random.Random(seed)
-    steps = cycles(300)
+    steps = cycles(1000)
     seen = set()
 
     async def testbench(ctx):
@@ -31,7 +34,7 @@ def test_gate_counter_counts_like_the_adder(width, seed, replay, cycles):
             await ctx.tick()
             expected = (expected + strobe_up - strobe_down) % (1 << width)
             seen.add(expected)
-            assert ctx.get(gates) == ctx.get(adder) == expected, \
+            assert ctx.get(gates) == ctx.get(adder) == ctx.get(registered) == expected, \
                 f"cycle {cycle}, seed={seed}; {replay}"
 
     sim = Simulator(m)
