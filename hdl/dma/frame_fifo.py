@@ -38,6 +38,13 @@ class FrameFIFO(wiring.Component):
         Bits of a frame length.
     frames : int
         Committed frames whose lengths can wait at once.
+    output_register : bool
+        Put ``r_stream``'s word in a fabric register, filled from the block RAM's read port
+        (the RAM always reads the word next in line), rather than straight from the read port:
+        a block RAM's output is slow (ECP5: 5.8 ns clock to output), and with it whatever
+        reads ``r_stream`` starts from a flip-flop. A frame's first word is then at the output
+        a cycle later after its commit (three cycles rather than two); words still leave one
+        a cycle.
 
     Attributes
     ----------
@@ -51,9 +58,10 @@ class FrameFIFO(wiring.Component):
         A frame can be committed (room for its length).
     """
 
-    def __init__(self, *, data_width, depth, length_width=16, frames=16):
+    def __init__(self, *, data_width, depth, length_width=16, frames=16, output_register=False):
         if depth < 2 or depth & (depth - 1):
             raise ValueError(f"depth must be a power of two >= 2, not {depth!r}")
+        self._output_register = output_register
         self._data_width = data_width
         self._depth = depth
         self._frames = frames
@@ -90,7 +98,16 @@ class FrameFIFO(wiring.Component):
         word = self.w_stream.payload
         pushed = Signal()
         popped = Signal()
-        m.d.sync += self.free.eq(depth - (next_write - next_read))
+        taken = Signal()                    # the word at the read port leaves the memory
+        # free = depth - (next_write - next_read), with the late choices last: the room for
+        # each way the write pointer can go (from registers), then the read's word back
+        free_held = Signal.like(self.free)
+        free_undone = Signal.like(self.free)
+        m.d.comb += [free_held.eq(depth - (write - read)),
+                     free_undone.eq(depth - (committed - read))]
+        free_written = Mux(~pushed, free_held,
+                           Mux(word.last & word.abort, free_undone, free_held - 1))
+        m.d.sync += self.free.eq(free_written + taken)
         m.d.comb += [
             self.commit_ready.eq(lengths.w_rdy),
             self.w_stream.ready.eq(Mux(word.last & word.abort, 1,
@@ -113,19 +130,29 @@ class FrameFIFO(wiring.Component):
                     m.d.sync += committed.eq(write + 1)
         m.d.sync += write.eq(next_write)
 
-        # the read port fetches the word at next_read; it is on r_stream in the next cycle
-        valid = Signal()
+        # the read port fetches the word at next_read; it is at the port's output in the next
+        # cycle, and ``available`` says then whether it is committed (``committed`` of the
+        # cycle before: a word is read only once its write is done)
+        available = Signal()
         m.d.comb += [
             popped.eq(self.r_stream.valid & self.r_stream.ready),
-            next_read.eq(read + popped),
+            next_read.eq(read + taken),
             read_port.addr.eq(next_read[:-1]),
-            self.r_stream.valid.eq(valid),
-            self.r_stream.payload.eq(read_port.data),
             self.length_stream.valid.eq(lengths.r_rdy),
             self.length_stream.payload.eq(lengths.r_data),
             lengths.r_en.eq(self.length_stream.ready),
         ]
-        m.d.sync += [read.eq(next_read), valid.eq(next_read != committed)]
+        m.d.sync += [read.eq(next_read), available.eq(next_read != committed)]
+        if self._output_register:
+            # the output register takes the word at the read port when it is empty or left
+            m.d.comb += taken.eq(available & (~self.r_stream.valid | popped))
+            with m.If(taken):
+                m.d.sync += [self.r_stream.valid.eq(1), self.r_stream.payload.eq(read_port.data)]
+            with m.Elif(popped):
+                m.d.sync += self.r_stream.valid.eq(0)
+        else:
+            m.d.comb += [taken.eq(popped), self.r_stream.valid.eq(available),
+                         self.r_stream.payload.eq(read_port.data)]
         return m
 
 

@@ -5,7 +5,7 @@ from amaranth.lib import data
 
 
 __all__ = ["INDEX_WIDTH", "ring_next", "ring_distance", "ring_run", "window_layout",
-           "inside_window"]
+           "inside_window", "buffer_end", "inside_window_to"]
 
 
 #: Bits of a ring index (TDH / TDT / RDH / RDT hold 16).
@@ -47,12 +47,22 @@ def window_layout():
     return data.StructLayout({"enable": 1, "base": 64, "limit": 64})
 
 
+def buffer_end(address, length):
+    """``address + length``, one bit wider than the address: the end may be ``2 ** 64``
+    exactly, and nothing wraps."""
+    return address.as_unsigned() + length.as_unsigned()
+
+
 def inside_window(window, address, length, addr_width):
     """Whether ``[address, address + length)`` is inside the window (when it is enabled) and
     within the master's ``2 ** addr_width`` bytes."""
-    # the end may be 2**64 exactly: the sum is one bit wider than the address, so nothing wraps
+    return inside_window_to(window, address, buffer_end(address, length), addr_width)
+
+
+def inside_window_to(window, address, end, addr_width):
+    """:func:`inside_window` of ``[address, end)``, with ``end`` (:func:`buffer_end`) computed
+    apart, so that the sum and the compares can be in different cycles."""
     reach = Const(1 << addr_width, 66)
-    end_value = address.as_unsigned() + length.as_unsigned()
-    within_reach = end_value <= reach
-    inside = (address >= window.base) & (end_value <= window.limit)
+    within_reach = end <= reach
+    inside = (address >= window.base) & (end <= window.limit)
     return within_reach & (~window.enable | inside)

@@ -11,7 +11,8 @@ from .descriptors import (DESCRIPTOR_BYTES, MAX_FRAME_BYTES, SRRCTL_BSIZEPKT_UNI
 from .descriptor_prefetch import DescriptorPrefetch
 from .frame_fifo import FrameFIFO
 from .registers import MAX_QUEUES, OCTET_INC_WIDTH, RxQueueError
-from .ring import INDEX_WIDTH, inside_window, ring_distance, ring_next, ring_run, window_layout
+from .ring import (INDEX_WIDTH, buffer_end, inside_window, inside_window_to, ring_distance,
+                   ring_run, window_layout)
 from .tx_queue import (FETCH_DESCRIPTORS, PREFETCH_DESCRIPTORS, TAG_DATA, TAG_FETCH,
                        TAG_WRITE_BACK, queue_config_layout)
 
@@ -59,6 +60,39 @@ class RxQueue(wiring.Component):
     refused before anything is written to it (RQERR.WINDOW). Errors stop the queue as the
     register map documents, and the frame in progress is dropped (RQDPC) with none of its
     descriptors written back.
+
+    Pipeline
+    --------
+    Every decision starts from flip-flops (125 MHz on ECP5); the figures it needs are
+    registered a cycle or two ahead, from state that is settled by then:
+
+    - *Stream side*: the frame's byte count needs no adder after ``keep`` (the count before
+      the last beat is a multiple of the bus width; the count plus a full beat is kept in a
+      register), the too-long check is a flag registered with the count, and the frame FIFO's
+      room (``free``) and its output word (``output_register``) are registers.
+    - *Fetch*: the batch (``ring_run`` from ``fetch`` towards the tail, at most
+      :data:`FETCH_DESCRIPTORS`) is registered, then whether the prefetch has credit for it:
+      a fetch goes out two cycles after the ring state it was decided on (stale figures are
+      safe: the tail and the credit only grow but by this queue's own fetch, and after one the
+      next command waits for its done). Its address and the ring position after it are
+      registered beside the batch.
+    - *Descriptor*: the assembled descriptor's buffer is checked in the two cycles after it
+      is assembled (its end, then the window's compares); the FSM takes it with the verdict.
+    - *Frame*: the free descriptors (head up to the tail) are registered: a frame is admitted
+      on the count of the cycle before. The head after the frame is computed ahead.
+    - *Bursts*: a data burst's beats and bytes are registered from ``buffer_left`` (and set
+      beside it on the way to DATA, from ``left`` and a registered ``left <= buffer size``); a
+      write-back run's address and length from ``wb_index`` / ``wb_slot`` (set when the frame
+      is taken, moved by the write beats, which end before the command's done); the
+      write-back's length and EOP from a registered ``bytes left <= buffer size``.
+    - *Start / stop*: the configuration is checked in the cycle before the queue starts (a
+      start takes a cycle after ENABLE); the stop's "nothing in flight" is registered.
+
+    Against the unregistered design, a bus command goes out at the same cycle but for the
+    fetch (two cycles later after a change of the tail), a frame's first word is ready a
+    cycle later (never the limit: the FSM takes three cycles to reach its first burst), a
+    descriptor is usable two cycles after it is assembled, and a frame meets the free count
+    of the cycle before. :class:`~slique.firmware.dma_timing.DmaTiming` follows.
 
     Parameters
     ----------
@@ -128,6 +162,7 @@ class RxQueue(wiring.Component):
 
         base = Signal(64)
         count = Signal(INDEX_WIDTH + 1)
+        last_index = Signal(INDEX_WIDTH)      # count - 1
         buffer_bytes = Signal(17)             # SRRCTL.BSIZEPKT * 1024, latched
         fetch = Signal(INDEX_WIDTH)
         head = Signal(INDEX_WIDTH)
@@ -141,31 +176,40 @@ class RxQueue(wiring.Component):
         meta_layout = data.StructLayout({"length": 14, "rss_hash": 32, "rss_type": 4})
         m.submodules.frames = frames = FrameFIFO(data_width=width, depth=self._fifo_words,
                                                  length_width=meta_layout.size,
-                                                 frames=RX_FIFO_FRAMES)
+                                                 frames=RX_FIFO_FRAMES, output_register=True)
         beat = self.rx_stream.payload
         incoming = self.rx_stream.valid
         receiving = Signal()                  # in the middle of a frame
         accepting = Signal()                  # this frame goes into the FIFO
         overflowed = Signal()                 # the FIFO was full: the frame is missed
-        received = Signal(range(MAX_FRAME_BYTES + lanes + 1))
+        received = Signal(range(MAX_FRAME_BYTES + lanes + 1))   # a multiple of lanes
+        received_more = Signal.like(received) # received + lanes
         frame_hash = Signal(32)
         frame_type = Signal(4)
         beat_bytes = Signal(range(lanes + 1))
         # keep counts on the last beat: the run of set lanes from lane 0
-        run = Const(lanes, range(lanes + 1))
+        keep_run = Const(lanes, range(lanes + 1))
         for lane in reversed(range(lanes)):
-            run = Mux(beat.keep[lane], run, lane)    # the lowest clear lane, or all of them
-        m.d.comb += beat_bytes.eq(Mux(beat.last, run, lanes))
+            keep_run = Mux(beat.keep[lane], keep_run, lane)   # the lowest clear lane, or all
+        m.d.comb += beat_bytes.eq(Mux(beat.last, keep_run, lanes))
+        # The frame's bytes with this beat: every beat but the last has all lanes, so the
+        # count before it is a multiple of lanes, and the sum needs no adder after keep: the
+        # beat's bytes in the low bits, or the count plus lanes (kept in a register) when the
+        # beat is full.
+        this_received = Mux(receiving, received, 0)
+        this_more = Mux(receiving, received_more, lanes)
         new_received = Signal.like(received)
-        m.d.comb += new_received.eq(Mux(receiving, received, 0) + beat_bytes)
-        # too long: new_received > MAX_FRAME_BYTES, from flags registered with received (a
-        # beat adds at most ``lanes`` bytes, and a first beat never overflows), so that the
-        # FIFO's write decision needs no adder and no wide compare
+        m.d.comb += new_received.eq(Mux(beat_bytes == lanes, this_more,
+                                        Cat(beat_bytes[:word_bits], this_received[word_bits:])))
+        # too long: new_received > MAX_FRAME_BYTES, from flags registered with received, so
+        # that the FIFO's write decision needs no adder and no wide compare. received is a
+        # multiple of lanes, as MAX_FRAME_BYTES is: a beat makes the frame too long when it
+        # brings a byte with received at MAX_FRAME_BYTES, or any beat after that one
+        assert MAX_FRAME_BYTES % lanes == 0
         over = Signal()                       # received > MAX_FRAME_BYTES (once, for good)
-        near = Signal()                       # MAX_FRAME_BYTES - lanes < received <= MAX...
-        room = Signal(range(lanes))           # ... and MAX_FRAME_BYTES - received, then
+        at_max = Signal()                     # received == MAX_FRAME_BYTES
         too_long = Signal()
-        m.d.comb += too_long.eq(receiving & (over | (near & (beat_bytes > room))))
+        m.d.comb += too_long.eq(receiving & (over | (at_max & (beat_bytes != 0))))
         this_accepting = Mux(receiving, accepting, self.running & ~stopping)
         this_hash = Mux(receiving, frame_hash, beat.rss_hash)
         this_type = Mux(receiving, frame_type, beat.rss_type)
@@ -188,11 +232,11 @@ class RxQueue(wiring.Component):
             frames.w_stream.payload.length.eq(meta),
         ]
         with m.If(incoming):
-            m.d.sync += [receiving.eq(~beat.last), received.eq(new_received),
+            # (after a last beat, received no longer counts: the next beat starts a frame)
+            m.d.sync += [receiving.eq(~beat.last), received.eq(this_more),
+                         received_more.eq(this_more + lanes),
                          over.eq(too_long),     # (sticky: received may wrap round)
-                         near.eq((new_received > MAX_FRAME_BYTES - lanes) &
-                                 (new_received <= MAX_FRAME_BYTES)),
-                         room.eq(MAX_FRAME_BYTES - new_received),
+                         at_max.eq(this_more == MAX_FRAME_BYTES),
                          accepting.eq(this_accepting), frame_hash.eq(this_hash),
                          frame_type.eq(this_type)]
             # a last word always goes in (an abort, when anything went wrong, is always taken)
@@ -240,15 +284,22 @@ class RxQueue(wiring.Component):
         descriptor = RxReadDescriptor(prefetch.descriptor)
         assembled_err = prefetch.err
         take = prefetch.take                  # the FSM uses the assembled descriptor
-        # the assembled descriptor's buffer checked in the cycle after it is assembled (it
-        # stays until taken): the FSM sees the registered verdict, not the 64-bit compares
-        checked = Signal()                    # the verdict below is the assembled descriptor's
+        # The assembled descriptor's buffer is checked in the two cycles after it is
+        # assembled (it stays until taken): its end first, then the window's compares; the
+        # FSM sees the registered verdict.
+        staying = Signal()                    # the descriptor is assembled and stays
+        m.d.comb += staying.eq(prefetch.valid & ~take & ~prefetch.flush)
+        summed = Signal()                     # pkt_end is the assembled descriptor's
+        checked = Signal()                    # refused is the assembled descriptor's
+        pkt_end = Signal(66)
         refused = Signal()                    # misaligned, or outside the window / reach
         m.d.sync += [
-            checked.eq(prefetch.valid & ~take & ~prefetch.flush),
+            summed.eq(staying),
+            pkt_end.eq(buffer_end(descriptor.pkt_addr, buffer_bytes)),
+            checked.eq(staying & summed),
             refused.eq((descriptor.pkt_addr[:word_bits] != 0) |
-                       ~inside_window(self.window, descriptor.pkt_addr, buffer_bytes,
-                                      self._addr_width)),
+                       ~inside_window_to(self.window, descriptor.pkt_addr, pkt_end,
+                                         self._addr_width)),
         ]
         have = Signal()
         m.d.comb += have.eq(prefetch.valid & checked)
@@ -273,10 +324,14 @@ class RxQueue(wiring.Component):
         # before a frame is looked at)
         free_descriptors = Signal(INDEX_WIDTH + 1)
         m.d.sync += free_descriptors.eq(ring_distance(head, cfg.tail, count))
-        # the head past this frame's descriptors, registered (head and needed are settled
-        # long before the frame is delivered)
+        # the head past this frame's descriptors, registered in two steps (the room to the
+        # ring's end, then ring_next): head and needed are settled long before a delivery
+        head_room = Signal(INDEX_WIDTH + 1)
         head_after = Signal(INDEX_WIDTH)
-        m.d.sync += head_after.eq(ring_next(head, count, needed))
+        head_past_end = Signal(signed(INDEX_WIDTH + 2))
+        m.d.comb += head_past_end.eq(needed - head_room)
+        m.d.sync += [head_room.eq(count - head),
+                     head_after.eq(Mux(head_past_end >= 0, head_past_end, head + needed))]
 
         # write beats: frame words while a data burst is out, write-back words otherwise
         data_beats = Signal(range(max_beats + 1))
@@ -325,7 +380,7 @@ class RxQueue(wiring.Component):
                 m.d.sync += wb_beat.eq(wb_beat + 1)
                 with m.If(word_in_descriptor == words_per_descriptor - 1):
                     m.d.sync += [wb_index.eq(wb_index + 1),
-                                 wb_slot.eq(ring_next(wb_slot, count)),
+                                 wb_slot.eq(Mux(wb_slot == last_index, 0, wb_slot + 1)),
                                  wb_bytes_left.eq(Mux(wb_fits, 0,
                                                       wb_bytes_left - buffer_bytes)),
                                  wb_fits.eq(wb_bytes_left <= (buffer_bytes << 1))]
@@ -558,6 +613,10 @@ class RxQueue(wiring.Component):
         with m.Elif(~enable_seen):
             m.d.sync += start_pending.eq(1)
         start_count = ring_bytes >> 4
+        # nothing in flight in the cycle before (registered); with no command issued since
+        # (cmd.valid low), nothing now either
+        quiet = Signal()
+        m.d.sync += quiet.eq(~waiting & ~cmd.valid & (wb_beat == wb_beats) & (data_beats == 0))
         errors = Signal(7)
         m.d.sync += [
             errors.eq(0),       # driven whole: no bit left to a constant-only process
@@ -578,6 +637,7 @@ class RxQueue(wiring.Component):
                         self.running.eq(1),
                         base.eq(cfg.base),
                         count.eq(start_count),
+                        last_index.eq(start_count - 1),
                         buffer_bytes.eq(self.buffer_size * SRRCTL_BSIZEPKT_UNIT),
                         head.eq(cfg.head),
                         fetch.eq(cfg.head),
@@ -591,8 +651,7 @@ class RxQueue(wiring.Component):
                     m.d.sync += stopping.eq(1)
                 with m.Elif(cfg.tail >= count):
                     m.d.sync += [stopping.eq(1), stop_error.eq(1 << RxQueueError.TAIL)]
-            with m.Elif(~waiting & ~cmd.valid & (wb_beat == wb_beats) & (data_beats == 0) &
-                        fsm_idle & ~draining):
+            with m.Elif(quiet & ~cmd.valid & fsm_idle & ~draining):
                 # nothing in flight: empty the prefetch, then stop
                 m.d.comb += prefetch.flush.eq(1)
                 with m.If(prefetch.empty):

@@ -178,11 +178,15 @@ def test_byte_packer_packs_any_lanes(data_width, seed, replay, cycles):
             assert len(data) == -(-len(frame) // lanes) * lanes, hint
 
 
-def test_frame_fifo_commits_whole_frames_and_forgets_aborted_ones(seed, replay, cycles):
+@pytest.mark.parametrize("output_register", [False, True])
+def test_frame_fifo_commits_whole_frames_and_forgets_aborted_ones(output_register, seed, replay,
+                                                                   cycles):
     """Only committed frames leave, whole and in order, with their lengths; an aborted frame
-    leaves nothing and frees its space: offered == delivered + aborted."""
+    leaves nothing and frees its space: offered == delivered + aborted. With the output
+    register too, words still leave one a cycle while the reader is ready."""
     rng = random.Random(seed)
-    dut = FrameFIFO(data_width=32, depth=32, length_width=16, frames=4)
+    dut = FrameFIFO(data_width=32, depth=32, length_width=16, frames=4,
+                    output_register=output_register)
     frames = [([rng.getrandbits(32) for _ in range(rng.randint(1, 12))], rng.random() < 0.3)
               for _ in range(cycles(60))]
     out = []
@@ -216,15 +220,83 @@ def test_frame_fifo_commits_whole_frames_and_forgets_aborted_ones(seed, replay, 
             await ctx.tick()
             ctx.set(dut.length_stream.ready, 0)
 
+    free_errors = []
+
+    async def free_monitor(ctx):
+        """``free``: the memory's words not holding a kept word (written, not undone by an
+        abort, not read out: a word in the output register is out of the memory)."""
+        held = frame_words = 0
+        w, r = dut.w_stream, dut.r_stream
+        async for _, _, w_valid, w_ready, last, abort, r_valid, r_ready in ctx.tick().sample(
+                w.valid, w.ready, w.payload.last, w.payload.abort, r.valid, r.ready):
+            if w_valid and w_ready:
+                if last and abort:
+                    held, frame_words = held - frame_words, 0
+                else:
+                    held, frame_words = held + 1, 0 if last else frame_words + 1
+            held -= r_valid and r_ready
+            outside = ctx.get(r.valid) if output_register else 0
+            if ctx.get(dut.free) != 32 - (held - outside):
+                free_errors.append((ctx.get(dut.free), 32 - (held - outside)))
+
     simulator = Simulator(dut)
     simulator.add_clock(1e-8)
     simulator.add_testbench(producer)
     simulator.add_testbench(consumer)
+    simulator.add_testbench(free_monitor, background=True)
     simulator.run()
+    assert not free_errors, f"free (gateware, expected): {free_errors[:5]}; seed={seed}"
     kept = [(4 * len(words), words) for words, abort in frames if not abort]
     aborted = sum(abort for _, abort in frames)
     assert out == kept, f"seed={seed}; replay with: {replay}"
     assert len(frames) == len(out) + aborted
+
+
+@pytest.mark.parametrize("output_register", [False, True])
+def test_frame_fifo_reads_a_word_a_cycle(output_register, seed, replay):
+    """Committed frames leave back to back, a word every cycle, while the reader is ready: the
+    first word two cycles after the commit (three with the output register)."""
+    rng = random.Random(seed)
+    dut = FrameFIFO(data_width=16, depth=64, length_width=8, frames=8,
+                    output_register=output_register)
+    frames = [[rng.getrandbits(16) for _ in range(rng.randint(1, 6))] for _ in range(5)]
+    words = [word for frame in frames for word in frame]
+
+    async def write(ctx, frame):
+        for index, word in enumerate(frame):
+            ctx.set(dut.w_stream.payload.data, word)
+            ctx.set(dut.w_stream.payload.last, index == len(frame) - 1)
+            ctx.set(dut.w_stream.payload.length, len(frame))
+            ctx.set(dut.w_stream.valid, 1)
+            assert ctx.get(dut.w_stream.ready)
+            await ctx.tick()
+        ctx.set(dut.w_stream.valid, 0)
+
+    async def testbench(ctx):
+        where = f"seed={seed}; replay with: {replay}"
+        await write(ctx, frames[0])            # committed at this tick
+        latency = 0
+        while not ctx.get(dut.r_stream.valid):
+            latency += 1
+            await ctx.tick()
+        assert latency + 1 == (3 if output_register else 2), where
+        for frame in frames[1:]:
+            await write(ctx, frame)
+        for _ in range(3):
+            await ctx.tick()
+        ctx.set(dut.r_stream.ready, 1)
+        out = []
+        for _ in words:
+            assert ctx.get(dut.r_stream.valid), f"a gap; {where}"
+            out.append(ctx.get(dut.r_stream.payload.data))
+            await ctx.tick()
+        assert out == words, where
+        assert not ctx.get(dut.r_stream.valid), where
+
+    simulator = Simulator(dut)
+    simulator.add_clock(1e-8)
+    simulator.add_testbench(testbench)
+    simulator.run()
 
 
 @pytest.mark.parametrize("depth", [2, 3, 5, 8])
@@ -303,3 +375,50 @@ def test_ring_arithmetic_matches_its_definition(seed, replay, cycles):
     simulator = Simulator(m)
     simulator.add_testbench(testbench)
     simulator.run()
+
+
+@pytest.mark.parametrize("data_width", [32, 64])
+def test_rx_queue_counts_a_frame_too_long_past_max_frame_bytes(data_width, seed, replay):
+    """The RX queue's stream side (stopped: every frame it does not find too long is dropped)
+    around MAX_FRAME_BYTES, with any keep on the last beat (none, after full beats) and past
+    16 KiB (where the byte count wraps): a frame is too long (ROC) iff it has more than
+    MAX_FRAME_BYTES bytes; offered == oversize + dropped."""
+    from slique.hdl.dma.descriptors import MAX_FRAME_BYTES
+    from slique.hdl.dma.rx_queue import RxQueue
+
+    rng = random.Random(seed)
+    lanes = data_width // 8
+    lengths = [MAX_FRAME_BYTES, MAX_FRAME_BYTES + 1, MAX_FRAME_BYTES - 1, 1, lanes,
+               MAX_FRAME_BYTES + lanes, 20000, 64, MAX_FRAME_BYTES + rng.randint(2, lanes)]
+    lengths += [rng.randint(MAX_FRAME_BYTES - 2 * lanes, MAX_FRAME_BYTES + 2 * lanes)
+                for _ in range(3)]
+    # (bytes, an empty last beat after them)
+    frames = [(length, False) for length in lengths] + [
+        (MAX_FRAME_BYTES, True), (MAX_FRAME_BYTES - lanes, True), (MAX_FRAME_BYTES + lanes, True)]
+    dut = RxQueue(data_width=data_width)
+    counts = {"oversize": 0, "dropped": 0}
+    outcomes = []
+
+    async def testbench(ctx):
+        for length, empty_last in frames:
+            before = dict(counts)
+            beats = -(-length // lanes) + empty_last
+            ctx.set(dut.rx_stream.valid, 1)
+            for index in range(beats):
+                last = index == beats - 1
+                keep = (1 << max(0, length - index * lanes)) - 1 if last else (1 << lanes) - 1
+                ctx.set(dut.rx_stream.payload.last, last)
+                ctx.set(dut.rx_stream.payload.keep, keep & ((1 << lanes) - 1))
+                _, _, oversize, dropped = await ctx.tick().sample(dut.oversize, dut.dropped)
+                counts["oversize"] += oversize
+                counts["dropped"] += dropped
+            ctx.set(dut.rx_stream.valid, 0)
+            outcomes.append((length, counts["oversize"] - before["oversize"],
+                             counts["dropped"] - before["dropped"]))
+
+    _simulate(dut, testbench)
+    where = f"seed={seed}; replay with: {replay}"
+    for length, oversize, dropped in outcomes:
+        assert (oversize, dropped) == ((1, 0) if length > MAX_FRAME_BYTES else (0, 1)), \
+            f"{length} bytes: oversize {oversize}, dropped {dropped}; {where}"
+    assert len(frames) == counts["oversize"] + counts["dropped"]
