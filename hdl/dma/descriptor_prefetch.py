@@ -1,10 +1,11 @@
 """The descriptor prefetch buffer a TX or RX queue fetches its ring's descriptors into."""
 
 from amaranth import *
-from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from .descriptors import DESCRIPTOR_BYTES
+from .frame_fifo import FabricOutputFIFO
 
 
 __all__ = ["DescriptorPrefetch"]
@@ -59,7 +60,9 @@ class DescriptorPrefetch(wiring.Component):
         m = Module()
         width = self._data_width
         words_per_descriptor = DESCRIPTOR_BYTES // (width // 8)
-        m.submodules.words = words = fifo.SyncFIFOBuffered(
+        # SyncFIFOBuffered's timing, its output word from a fabric register: the word's err
+        # bit is merged into ``err`` through a gate (a block RAM's output has no time for one)
+        m.submodules.words = words = FabricOutputFIFO(
             width=width + 1, depth=self._descriptors * words_per_descriptor)
         m.d.comb += [
             words.w_data.eq(Cat(self.fill.payload.data, self.fill.payload.err)),

@@ -6,7 +6,7 @@ from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
 
 
-__all__ = ["FrameFIFO", "frame_word_layout"]
+__all__ = ["FrameFIFO", "FabricOutputFIFO", "frame_word_layout"]
 
 
 def frame_word_layout(data_width, length_width):
@@ -52,8 +52,10 @@ class FrameFIFO(wiring.Component):
     r_stream : ``Out(stream.Signature(StructLayout{data, last}))``
     length_stream : ``Out(stream.Signature(length_width))``
     free : ``Out(range(depth + 1))``
-        Words that can still be written (a register: computed from the pointers' next
-        values, so that a writer's decision on it starts from a flip-flop).
+        Words that can still be written.
+    full : ``Out(1)``
+        ``free == 0``, from an equality of the pointers (no subtractor): for a writer's
+        decision.
     commit_ready : ``Out(1)``
         A frame can be committed (room for its length).
     """
@@ -70,7 +72,8 @@ class FrameFIFO(wiring.Component):
             "r_stream": Out(stream.Signature(data.StructLayout({"data": data_width,
                                                                 "last": 1}))),
             "length_stream": Out(stream.Signature(length_width)),
-            "free": Out(range(depth + 1), init=depth),
+            "free": Out(range(depth + 1)),
+            "full": Out(1),
             "commit_ready": Out(1),
         })
 
@@ -81,7 +84,7 @@ class FrameFIFO(wiring.Component):
         depth = self._depth
         pointer_width = depth.bit_length()  # one bit more than an index: full != empty
 
-        m.submodules.lengths = lengths = _FabricOutputFIFO(
+        m.submodules.lengths = lengths = FabricOutputFIFO(
             width=len(self.length_stream.payload), depth=self._frames)
         m.submodules.memory = memory = Memory(
             shape=data.StructLayout({"data": self._data_width, "last": 1}), depth=depth,
@@ -99,19 +102,13 @@ class FrameFIFO(wiring.Component):
         pushed = Signal()
         popped = Signal()
         taken = Signal()                    # the word at the read port leaves the memory
-        # free = depth - (next_write - next_read), with the late choices last: the room for
-        # each way the write pointer can go (from registers), then the read's word back
-        free_held = Signal.like(self.free)
-        free_undone = Signal.like(self.free)
-        m.d.comb += [free_held.eq(depth - (write - read)),
-                     free_undone.eq(depth - (committed - read))]
-        free_written = Mux(~pushed, free_held,
-                           Mux(word.last & word.abort, free_undone, free_held - 1))
-        m.d.sync += self.free.eq(free_written + taken)
         m.d.comb += [
+            self.free.eq(depth - (write - read)),
+            # write - read == depth: the pointers' lower bits equal, their top bits not
+            self.full.eq((write ^ read) == (1 << (pointer_width - 1))),
             self.commit_ready.eq(lengths.w_rdy),
             self.w_stream.ready.eq(Mux(word.last & word.abort, 1,
-                                       (self.free != 0) & (~word.last | lengths.w_rdy))),
+                                       ~self.full & (~word.last | lengths.w_rdy))),
             pushed.eq(self.w_stream.valid & self.w_stream.ready),
             write_port.addr.eq(write[:-1]),
             write_port.data.data.eq(word.data),
@@ -136,13 +133,16 @@ class FrameFIFO(wiring.Component):
         available = Signal()
         m.d.comb += [
             popped.eq(self.r_stream.valid & self.r_stream.ready),
-            next_read.eq(read + taken),
+            # (the sum from the register, the late ``taken`` only choosing)
+            next_read.eq(Mux(taken, read + 1, read)),
             read_port.addr.eq(next_read[:-1]),
             self.length_stream.valid.eq(lengths.r_rdy),
             self.length_stream.payload.eq(lengths.r_data),
             lengths.r_en.eq(self.length_stream.ready),
         ]
-        m.d.sync += [read.eq(next_read), available.eq(next_read != committed)]
+        m.d.sync += [read.eq(next_read),
+                     available.eq(Mux(taken, (read + 1)[:pointer_width] != committed,
+                                     read != committed))]
         if self._output_register:
             # the output register takes the word at the read port when it is empty or left
             m.d.comb += taken.eq(available & (~self.r_stream.valid | popped))
@@ -156,7 +156,7 @@ class FrameFIFO(wiring.Component):
         return m
 
 
-class _FabricOutputFIFO(Elaboratable):
+class FabricOutputFIFO(Elaboratable):
     """:class:`amaranth.lib.fifo.SyncFIFOBuffered`'s ports and timing, cycle for cycle (a
     word written is readable two cycles later; ``w_rdy`` while fewer than ``depth - 1`` words
     wait behind the output), with ``r_data`` from a fabric register rather than from the block

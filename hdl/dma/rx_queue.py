@@ -11,8 +11,8 @@ from .descriptors import (DESCRIPTOR_BYTES, MAX_FRAME_BYTES, SRRCTL_BSIZEPKT_UNI
 from .descriptor_prefetch import DescriptorPrefetch
 from .frame_fifo import FrameFIFO
 from .registers import MAX_QUEUES, OCTET_INC_WIDTH, RxQueueError
-from .ring import (INDEX_WIDTH, buffer_end, inside_window, inside_window_to, ring_distance,
-                   ring_run, window_layout)
+from .ring import (INDEX_WIDTH, buffer_end, inside_window_to, ring_distance, ring_run,
+                   window_layout)
 from .tx_queue import (FETCH_DESCRIPTORS, PREFETCH_DESCRIPTORS, TAG_DATA, TAG_FETCH,
                        TAG_WRITE_BACK, queue_config_layout)
 
@@ -85,8 +85,8 @@ class RxQueue(wiring.Component):
       write-back run's address and length from ``wb_index`` / ``wb_slot`` (set when the frame
       is taken, moved by the write beats, which end before the command's done); the
       write-back's length and EOP from a registered ``bytes left <= buffer size``.
-    - *Start / stop*: the configuration is checked in the cycle before the queue starts (a
-      start takes a cycle after ENABLE); the stop's "nothing in flight" is registered.
+    - *Start / stop*: the configuration is checked in the two cycles before the queue starts
+      (a start takes two cycles after ENABLE); the stop's "nothing in flight" is registered.
 
     Against the unregistered design, a bus command goes out at the same cycle but for the
     fetch (two cycles later after a change of the tail), a frame's first word is ready a
@@ -220,7 +220,7 @@ class RxQueue(wiring.Component):
         stream_dropped = Signal()
         stream_missed = Signal()
         m.d.comb += [
-            space.eq((frames.free != 0) & (~beat.last | frames.commit_ready)),
+            space.eq(~frames.full & (~beat.last | frames.commit_ready)),
             empty_frame.eq(beat.last & ~receiving & (beat_bytes == 0)),
             meta.length.eq(new_received),
             meta.rss_hash.eq(this_hash),
@@ -335,6 +335,7 @@ class RxQueue(wiring.Component):
 
         # write beats: frame words while a data burst is out, write-back words otherwise
         data_beats = Signal(range(max_beats + 1))
+        data_active = Signal()                # data_beats != 0, as a register
         wb_beats = Signal(range(2 * (MAX_FRAME_BYTES // SRRCTL_BSIZEPKT_UNIT + 1) *
                                 words_per_descriptor + 1))
         wb_beat = Signal.like(wb_beats)
@@ -360,7 +361,7 @@ class RxQueue(wiring.Component):
         last_word = frames.r_stream.payload.last
         with m.If(frames.r_stream.valid & frames.r_stream.ready & last_word):
             m.d.sync += last_popped.eq(1)
-        with m.If(data_beats != 0):
+        with m.If(data_active):
             m.d.comb += [
                 bus.write.valid.eq(frames.r_stream.valid),
                 bus.write.payload.data.eq(frames.r_stream.payload.data),
@@ -369,7 +370,7 @@ class RxQueue(wiring.Component):
                 frames.r_stream.ready.eq(bus.write.ready),
             ]
             with m.If(bus.write.valid & bus.write.ready):
-                m.d.sync += data_beats.eq(data_beats - 1)
+                m.d.sync += [data_beats.eq(data_beats - 1), data_active.eq(data_beats != 1)]
         with m.Elif(wb_beat != wb_beats):
             m.d.comb += [
                 bus.write.valid.eq(1),
@@ -517,6 +518,7 @@ class RxQueue(wiring.Component):
                             cmd.payload.beats.eq(beats),
                             cmd.payload.tag.eq(TAG_DATA),
                             data_beats.eq(beats),
+                            data_active.eq(1),        # (a burst has a beat at least)
                             buffer_address.eq(buffer_address + burst_bytes),
                             buffer_left.eq(buffer_left - burst_bytes),
                         ]
@@ -575,7 +577,7 @@ class RxQueue(wiring.Component):
                     m.d.sync += stop_error.eq(frame_error)
                 m.next = "FINISH"
             with m.State("FINISH"):
-                with m.If(~draining & (data_beats == 0)):
+                with m.If(~draining & ~data_active):
                     m.d.comb += frames.length_stream.ready.eq(1)
                     m.next = "IDLE"
 
@@ -604,19 +606,24 @@ class RxQueue(wiring.Component):
         # ---- run / stop ---------------------------------------------------------------------
         ring_bytes = cfg.length
         m.d.comb += [self.error.eq(0), self.disable.eq(0)]
-        # An enable (ENABLE 0 -> 1) starts the queue in the next cycle (or, if it comes while
+        # An enable (ENABLE 0 -> 1) starts the queue two cycles later (or, if it comes while
         # the queue is still stopping, once stopped), with the configuration checked in the
-        # cycle before (registered: the 64-bit window check does not reach the ring state)
+        # two cycles before (registered: the ring's end, then the compares; the 64-bit window
+        # check does not reach the ring state)
         start_pending = Signal()
+        start_checked = Signal()              # start_pending in the cycle before
+        m.d.sync += start_checked.eq(start_pending & cfg.enable)
         with m.If(~cfg.enable):
             m.d.sync += start_pending.eq(0)
         with m.Elif(~enable_seen):
             m.d.sync += start_pending.eq(1)
+        ring_end = Signal(66)
+        m.d.sync += ring_end.eq(buffer_end(cfg.base, ring_bytes))
         start_count = ring_bytes >> 4
         # nothing in flight in the cycle before (registered); with no command issued since
         # (cmd.valid low), nothing now either
         quiet = Signal()
-        m.d.sync += quiet.eq(~waiting & ~cmd.valid & (wb_beat == wb_beats) & (data_beats == 0))
+        m.d.sync += quiet.eq(~waiting & ~cmd.valid & (wb_beat == wb_beats) & ~data_active)
         errors = Signal(7)
         m.d.sync += [
             errors.eq(0),       # driven whole: no bit left to a constant-only process
@@ -624,11 +631,11 @@ class RxQueue(wiring.Component):
             errors[RxQueueError.SRRCTL].eq(
                 (self.buffer_size == 0) | (self.descriptor_type != SRRCTL_DESCTYPE_ADV_ONEBUF)),
             errors[RxQueueError.TAIL].eq((cfg.tail >= start_count) | (cfg.head >= start_count)),
-            errors[RxQueueError.WINDOW].eq(~inside_window(self.window, cfg.base, ring_bytes,
-                                                          self._addr_width)),
+            errors[RxQueueError.WINDOW].eq(~inside_window_to(self.window, cfg.base, ring_end,
+                                                             self._addr_width)),
         ]
         with m.If(~self.running):
-            with m.If(cfg.enable & start_pending):
+            with m.If(cfg.enable & start_pending & start_checked):
                 m.d.sync += start_pending.eq(0)
                 with m.If(errors != 0):
                     m.d.comb += [self.error.eq(errors), self.disable.eq(1)]

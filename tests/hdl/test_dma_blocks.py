@@ -224,7 +224,8 @@ def test_frame_fifo_commits_whole_frames_and_forgets_aborted_ones(output_registe
 
     async def free_monitor(ctx):
         """``free``: the memory's words not holding a kept word (written, not undone by an
-        abort, not read out: a word in the output register is out of the memory)."""
+        abort, not read out: a word in the output register is out of the memory); ``full``
+        when there is none."""
         held = frame_words = 0
         w, r = dut.w_stream, dut.r_stream
         async for _, _, w_valid, w_ready, last, abort, r_valid, r_ready in ctx.tick().sample(
@@ -236,8 +237,9 @@ def test_frame_fifo_commits_whole_frames_and_forgets_aborted_ones(output_registe
                     held, frame_words = held + 1, 0 if last else frame_words + 1
             held -= r_valid and r_ready
             outside = ctx.get(r.valid) if output_register else 0
-            if ctx.get(dut.free) != 32 - (held - outside):
-                free_errors.append((ctx.get(dut.free), 32 - (held - outside)))
+            free = 32 - (held - outside)
+            if (ctx.get(dut.free), ctx.get(dut.full)) != (free, free == 0):
+                free_errors.append((ctx.get(dut.free), ctx.get(dut.full), free))
 
     simulator = Simulator(dut)
     simulator.add_clock(1e-8)
@@ -245,7 +247,8 @@ def test_frame_fifo_commits_whole_frames_and_forgets_aborted_ones(output_registe
     simulator.add_testbench(consumer)
     simulator.add_testbench(free_monitor, background=True)
     simulator.run()
-    assert not free_errors, f"free (gateware, expected): {free_errors[:5]}; seed={seed}"
+    assert not free_errors, f"free, full (gateware), free expected: {free_errors[:5]}; " \
+                            f"seed={seed}"
     kept = [(4 * len(words), words) for words, abort in frames if not abort]
     aborted = sum(abort for _, abort in frames)
     assert out == kept, f"seed={seed}; replay with: {replay}"
@@ -307,10 +310,10 @@ def test_fabric_output_fifo_matches_sync_fifo_buffered_cycle_for_cycle(depth, se
     equal in every cycle; offered == delivered + still held at the end."""
     from amaranth import Elaboratable, Module
     from amaranth.lib.fifo import SyncFIFOBuffered
-    from slique.hdl.dma.frame_fifo import _FabricOutputFIFO
+    from slique.hdl.dma.frame_fifo import FabricOutputFIFO
 
     rng = random.Random(seed)
-    ours = _FabricOutputFIFO(width=8, depth=depth)
+    ours = FabricOutputFIFO(width=8, depth=depth)
     reference = SyncFIFOBuffered(width=8, depth=depth)
 
     class Pair(Elaboratable):
