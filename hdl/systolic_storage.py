@@ -32,12 +32,13 @@ class SystolicStorage(Storage):
     ``level`` is counted at the ends of the chain (up on a write, down on a read) by an
     up/down counter whose strobes are registered first
     (:func:`~slique.hdl.storage.count_up_down_registered`): they meet in one gate before a
-    flip-flop, not before a carry chain, and ``level`` is a selection among registers. ``full`` is "the input cell has no free slot": its skid register is full
-    (or, without one, its main register is full and not moving on). It is also high, for a few
+    flip-flop, not before a carry chain, and ``level`` is a selection among registers.
+    ``full`` is "the input cell has no free slot": its skid register is full (or, without one,
+    its main register is full and not moving on). It is also high, for a few
     cycles, when the chain holds fewer than ``depth`` entries but the free slot has not yet
     walked up to the input cell. ``full`` and the counter's view of cell 0 come from registers
     of their own (``room``, ``empty``: copies of the flags, computed from the same next-state
-    equations), so that the ends' loads (the producer's ready, the counter's carry chain) do not
+    equations), so that the ends' loads (the producer's ready, the counter's strobes) do not
     share a net with the cells' payload registers; the flags are next-state equations of at
     most four registers each, without clock enables.
 
