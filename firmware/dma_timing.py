@@ -14,9 +14,10 @@ FIFO, descriptor, data bursts, write-back; descriptor fetches first, decided two
 the ring: the batch registered, then whether it goes; a frame admitted on the free descriptors
 of the cycle before), each
 :class:`~slique.hdl.dma.tx_queue.TxQueue` (registered fetch decision, descriptor assembly,
-scan, reader, registered burst figures, write-back runs of up to 8 descriptors flushed when
-nothing else is pending, landing FIFO, packer and store-and-forward FIFO) and the engine's TX
-mux (frame by frame, its grant moving on every idle cycle).
+checks registered a cycle before the scan, reader, registered burst figures, write-back runs
+of up to 8 descriptors flushed when nothing else is pending, landing FIFO, skid buffer, packer
+and store-and-forward FIFO) and the engine's TX mux (frame by frame, its grant moving on
+every idle cycle).
 
 What it leaves out, because the firmware's traffic never gets there: errors and stops,
 frames of more than one RX buffer or TX descriptor, full FIFOs, and descriptor rings that run
@@ -204,6 +205,7 @@ class _TxQueue(_Client):
         self.fetch_ready = False   # registered
         self.batch = 0             # registered
         self.prefetch = _Prefetch(timing.words_per_descriptor)
+        self.checked = False       # registered: the assembled descriptor's checks are in
         self.posted = deque()      # (length, token) of descriptors from fetch on, in order
         self.descriptors = deque() # (length, token) of descriptors fetched, not yet scanned
         self.buffers = _Fifo()     # checked descriptors: (length, token)
@@ -250,8 +252,10 @@ class _TxQueue(_Client):
         flush_ready = (self.run_count != 0 and not (walker_busy and not walk_blocked)
                        and (self.run_count >= self.threshold or walk_blocked
                             or not data_pending))
-        # scan: the assembled descriptor into the buffers
-        take = self.prefetch.valid
+        # scan: the assembled descriptor into the buffers, a cycle after it is checked
+        assembled = self.prefetch.valid
+        take = assembled and self.checked
+        self.checked = assembled and not take
         frame_queued = False
         if take:
             self.buffers.push(cycle, self.descriptors.popleft())
@@ -280,7 +284,7 @@ class _TxQueue(_Client):
         if done == "data":
             (length, token), last = self.bursts.popleft()
             if last:
-                self.out.append((cycle + 5, -(-length // t.lanes), token))
+                self.out.append((cycle + 6, -(-length // t.lanes), token))
             if self.last_issued:
                 frame_done = True
         # registered updates

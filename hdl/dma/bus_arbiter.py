@@ -13,7 +13,10 @@ __all__ = ["BusArbiter", "client_signature"]
 
 def client_signature(*, data_width, word_addr_width, beats_width, tag_width):
     """A DMA client's side of the burst master, seen from the client: it drives commands and
-    write beats, and receives read beats and completions (never back-pressured)."""
+    write beats, and receives read beats and completions (never back-pressured). A client
+    offers write beats only for its write command, from the cycle it offers the command until
+    it has given all of them: the engine passes them to the master through a skid buffer,
+    which takes a beat as soon as the client is granted."""
     return wiring.Signature({
         "cmd": Out(stream.Signature(command_layout(word_addr_width, beats_width, tag_width))),
         "write": Out(stream.Signature(write_beat_layout(data_width))),

@@ -80,31 +80,35 @@ class BytePacker(wiring.Component):
         word = self.i_stream.payload
         in_fire = Signal()
         m.d.comb += [
-            self.i_stream.ready.eq(~ending & (after <= lanes)),
+            # room once this cycle's output is gone (``after <= lanes``): with more than a
+            # word held, the output is valid and takes a word exactly when it is ready
+            self.i_stream.ready.eq(~ending & ((fill <= lanes) | out.ready)),
             in_fire.eq(self.i_stream.valid & self.i_stream.ready),
         ]
 
-        remaining = Signal(2 * width)
-        m.d.comb += remaining.eq(held >> (taken * 8))
-        incoming = Signal(2 * width)
-        # the input's frame bytes, moved to lane 0, masked to count, placed after what is held
+        # Bytes of ``held`` from ``fill`` on are always zero. So the output never needs a
+        # shifter: it takes the low word (or, at a frame's end, all that is held, the rest
+        # being zero), and what remains is the high word. The input's bytes are placed at
+        # ``fill`` (a register) in a window of three words, from which the output's word
+        # drops out: no shift amount depends on this cycle's handshakes.
         aligned = Signal(width)
         mask = Signal(width)
+        window = Signal(3 * width)
         m.d.comb += [
             aligned.eq(word.data >> (word.lane * 8)),
             mask.eq(Cat((word.count > lane).replicate(8) for lane in range(lanes))),
-            incoming.eq((aligned & mask) << (after * 8)),
+            window.eq(held | ((aligned & mask) << (fill * 8))),
         ]
         with m.If(in_fire):
             m.d.sync += [
-                held.eq(remaining | incoming),
+                held.eq(Mux(out_fire, window[width:], window[:2 * width])),
                 fill.eq(after + word.count),
                 ending.eq(word.last),
                 aborting.eq(word.abort & word.last),
                 length.eq(length + word.count),
             ]
         with m.Else():
-            m.d.sync += [held.eq(remaining), fill.eq(after)]
+            m.d.sync += [held.eq(Mux(out_fire, held[width:], held)), fill.eq(after)]
         with m.If(out_fire & out.payload.last):
             m.d.sync += [ending.eq(0), aborting.eq(0), length.eq(0)]
         return m

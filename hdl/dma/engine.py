@@ -11,7 +11,8 @@ from .registers import COUNTERS, RxQueueError, TxQueueError, check_queues, dma_r
 from .ring import window_layout
 from .rx_queue import RxQueue, rx_beat_layout
 from .tx_queue import TxQueue
-from .wishbone_master import BUS_WIDTHS, WishboneBurstMaster
+from ..mac.skid_buffer import SkidBuffer
+from .wishbone_master import BUS_WIDTHS, WishboneBurstMaster, write_beat_layout
 from .._parameters import check_choice
 
 
@@ -97,7 +98,13 @@ class DmaEngine(wiring.Component):
             word_addr_width=len(master.cmd.payload.address),
             beats_width=len(master.cmd.payload.beats), tag_width=_tag_width(queues))
         wiring.connect(m, arbiter.master.cmd, master.cmd)
-        wiring.connect(m, arbiter.master.write, master.write)
+        # write beats reach the master through registers: the clients' ``write.valid`` (a
+        # FIFO's output, a write-back word counter) never meets the bus handshake in one
+        # cycle. No request moves: a client offers its first beat in the cycle its command
+        # is taken, the master puts it on the bus from the next cycle on.
+        m.submodules.write_skid = write_skid = SkidBuffer(write_beat_layout(self._data_width))
+        wiring.connect(m, arbiter.master.write, write_skid.i_stream)
+        wiring.connect(m, write_skid.o_stream, master.write)
         wiring.connect(m, master.read, arbiter.master.read)
         wiring.connect(m, master.done, arbiter.master.done)
 

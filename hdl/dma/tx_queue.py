@@ -6,13 +6,14 @@ from amaranth.lib.wiring import In, Out
 
 from ..packet import packet_layout
 from .bus_arbiter import client_signature
-from .byte_packer import BytePacker
+from ..mac.skid_buffer import SkidBuffer
+from .byte_packer import BytePacker, packer_input_layout
 from .descriptors import (DESCRIPTOR_BYTES, DTYP_DATA, MAX_FRAME_BYTES, MAX_FRAME_DESCRIPTORS,
                           TxDataDescriptor, TxWriteBack, pack_descriptor)
 from .descriptor_prefetch import DescriptorPrefetch
 from .frame_fifo import FrameFIFO
 from .registers import OCTET_INC_WIDTH, TxQueueError
-from .ring import INDEX_WIDTH, inside_window, ring_distance, ring_next, window_layout
+from .ring import INDEX_WIDTH, inside_window, ring_next, ring_run, window_layout
 
 
 __all__ = ["TxQueue", "TAG_FETCH", "TAG_DATA", "TAG_WRITE_BACK", "FETCH_DESCRIPTORS",
@@ -160,15 +161,18 @@ class TxQueue(wiring.Component):
         m.submodules.prefetch = prefetch = DescriptorPrefetch(
             data_width=width, descriptors=PREFETCH_DESCRIPTORS)
         credit = prefetch.credit
-        available = Signal(INDEX_WIDTH + 1)
-        to_end = Signal(INDEX_WIDTH + 1)
+        # the next fetch burst: the descriptors from ``fetch`` up to the tail, not across the
+        # ring's end (one subtractor's borrow chooses), at most FETCH_DESCRIPTORS
+        run = Signal(INDEX_WIDTH + 1)
+        run_long = Signal()                   # run >= FETCH_DESCRIPTORS
         batch_now = Signal(range(FETCH_DESCRIPTORS + 1))
         batch = Signal.like(batch_now)        # registered, like the burst figures below
         m.d.sync += batch.eq(batch_now)
+        fetch_bits = (FETCH_DESCRIPTORS - 1).bit_length()
         m.d.comb += [
-            available.eq(ring_distance(fetch, tail, count)),
-            to_end.eq(count - fetch),
-            batch_now.eq(_min(_min(available, to_end), FETCH_DESCRIPTORS)),
+            run.eq(ring_run(fetch, tail, count)),
+            run_long.eq(run[fetch_bits:] != 0),
+            batch_now.eq(Mux(run_long, FETCH_DESCRIPTORS, run[:fetch_bits])),
             prefetch.fill.payload.data.eq(bus.read.payload.data),
             prefetch.fill.payload.err.eq(bus.read.payload.err),
             prefetch.fill.valid.eq(bus.read.valid & (bus.read.payload.tag == TAG_FETCH)),
@@ -186,22 +190,34 @@ class TxQueue(wiring.Component):
         scan_error = Signal(7)                 # a frame was refused; reported when reached
         draining = Signal()                    # the stop empties the buffers
 
-        have = prefetch.valid
         assembled_err = prefetch.err           # a word of it was answered with err
 
+        checked = Signal()                    # the refusals below describe ``descriptor``
+        have = Signal()                       # an assembled descriptor, checked
+        m.d.comb += have.eq(prefetch.valid & checked)
         cmd_len = descriptor.cmd_type_len
+        new_bytes = Signal.like(scan_bytes)
+        m.d.comb += new_bytes.eq(scan_bytes + cmd_len.length)
+        # The checks, into registers in the cycle after the descriptor is assembled (its
+        # words come from a block RAM, whose output is slow): the scan takes a descriptor
+        # one cycle after it is valid, and its decision starts from flip-flops. The scan
+        # state cannot change in between (only a take changes it). The window is the one set
+        # when the descriptor was checked.
         refused_type = Signal()
         refused_length = Signal()
         refused_window = Signal()
-        new_bytes = Signal.like(scan_bytes)
-        m.d.comb += [
-            new_bytes.eq(scan_bytes + cmd_len.length),
-            refused_type.eq((cmd_len.dtyp != DTYP_DATA) | ~cmd_len.dext),
-            refused_length.eq((cmd_len.length == 0) | (new_bytes > MAX_FRAME_BYTES) |
-                              ((scan_descriptors == MAX_FRAME_DESCRIPTORS - 1) & ~cmd_len.eop)),
-            refused_window.eq(~inside_window(self.window, descriptor.buffer_addr,
-                                             cmd_len.length, self._addr_width)),
-        ]
+        with m.If(prefetch.take | prefetch.flush):
+            m.d.sync += checked.eq(0)
+        with m.Elif(prefetch.valid):
+            m.d.sync += [
+                checked.eq(1),
+                refused_type.eq((cmd_len.dtyp != DTYP_DATA) | ~cmd_len.dext),
+                refused_length.eq(
+                    (cmd_len.length == 0) | (new_bytes > MAX_FRAME_BYTES) |
+                    ((scan_descriptors == MAX_FRAME_DESCRIPTORS - 1) & ~cmd_len.eop)),
+                refused_window.eq(~inside_window(self.window, descriptor.buffer_addr,
+                                                 cmd_len.length, self._addr_width)),
+            ]
         entry = Signal(entry_layout)
         m.d.comb += [
             entry.address.eq(descriptor.buffer_addr),
@@ -257,28 +273,32 @@ class TxQueue(wiring.Component):
         # (registered, for Fmax): a command goes out at most every third cycle (it is taken,
         # then answered), so the registered figures always describe the current state when
         # a command is chosen.
+        # A buffer's bytes from ``lane`` on, ``left`` of them: a burst of ``words_needed``
+        # words ends the buffer, unless that is more than ``max_beats``; a long burst takes
+        # ``max_beats`` words, ``max_beats * lanes - lane`` bytes, and never ends the buffer.
         lane_now = Signal(word_bits)
         words_needed = Signal(17)
+        long_now = Signal()
         beats_now = Signal(range(max_beats + 1))
-        burst_bytes_now = Signal(17)
         m.d.comb += [
             lane_now.eq(current.address[:word_bits]),
-            words_needed.eq((lane_now + left + lanes - 1) >> word_bits),
-            beats_now.eq(_min(words_needed, max_beats)),
-            burst_bytes_now.eq(_min(left, (beats_now << word_bits) - lane_now)),
+            words_needed.eq((left + (lane_now + lanes - 1)) >> word_bits),
+            long_now.eq(words_needed > max_beats),
+            beats_now.eq(Mux(long_now, max_beats, words_needed)),
         ]
         lane = Signal.like(lane_now)
         beats = Signal.like(beats_now)
-        burst_bytes = Signal.like(burst_bytes_now)
+        burst_bytes = Signal(17)
         burst_ends_buffer = Signal()
         data_ready = Signal()                 # a burst can go now
         m.d.sync += [
             lane.eq(lane_now),
             beats.eq(beats_now),
-            burst_bytes.eq(burst_bytes_now),
-            burst_ends_buffer.eq(burst_bytes_now == left),
-            data_ready.eq(reading & (left != 0) & (landing_credit >= beats_now) &
-                          records.w_rdy),
+            burst_bytes.eq(Mux(long_now, (max_beats << word_bits) - lane_now, left)),
+            burst_ends_buffer.eq(~long_now),
+            data_ready.eq(reading & (left != 0) & records.w_rdy &
+                          Mux(long_now, landing_credit >= max_beats,
+                              landing_credit >= words_needed)),
         ]
 
         # take the next buffer of a checked frame
@@ -331,8 +351,10 @@ class TxQueue(wiring.Component):
         # ---- choose the next command --------------------------------------------------------
         fetch_ready = Signal()
         fetch_failed = Signal()
+        # credit >= batch_now, without waiting for batch_now's multiplexer
+        credit_covers = Mux(run_long, credit >= FETCH_DESCRIPTORS, credit >= run[:fetch_bits])
         m.d.sync += fetch_ready.eq(self.running & ~stopping & (scan_error == 0) & ~fetch_failed &
-                                   (tail < count) & (batch_now != 0) & (credit >= batch_now))
+                                   (tail < count) & (run != 0) & credit_covers)
         data_pending = Signal()
         m.d.comb += data_pending.eq(reading | (frames_ready != 0))
         flush_ready = Signal()
@@ -432,7 +454,9 @@ class TxQueue(wiring.Component):
                                          stop_error.eq(1 << TxQueueError.BUS_ERROR)]
                     with m.Else():
                         m.d.comb += self.written_back.eq(1)
-                    m.d.sync += writing_beats.eq(0)
+                    # no beat offered outside a write-back command (the master's write
+                    # beats pass through a skid buffer, which would take it)
+                    m.d.sync += [writing_beats.eq(0), written_beat.eq(0)]
 
         end_of_frame = Signal(INDEX_WIDTH)
         m.d.comb += end_of_frame.eq(ring_next(head, count, frame_descriptors))
@@ -540,6 +564,10 @@ class TxQueue(wiring.Component):
 
         # ---- unpack landed words into the packer --------------------------------------------
         m.submodules.packer = packer = BytePacker(data_width=width, length_width=16)
+        # the landed words reach the packer through registers: the landing FIFO's block RAM
+        # output and the record arithmetic end here, the packer's shifts start from registers
+        m.submodules.packer_skid = packer_skid = SkidBuffer(packer_input_layout(width))
+        wiring.connect(m, packer_skid.o_stream, packer.i_stream)
         record = record_layout(records.r_data)
         word_in_record = Signal(range(max_beats + 1))
         record_bytes_left = Signal(16)
@@ -552,7 +580,7 @@ class TxQueue(wiring.Component):
         m.d.comb += this_count.eq(_min(bytes_left, lanes - this_lane))
         final_word = Signal()
         m.d.comb += final_word.eq((record.beats == 0) | (word_in_record == record.beats - 1))
-        packer_in = packer.i_stream
+        packer_in = packer_skid.i_stream
         m.d.comb += [
             packer_in.valid.eq(records.r_rdy & ((record.beats == 0) | landing.r_rdy)),
             packer_in.payload.data.eq(landing.r_data[:width]),

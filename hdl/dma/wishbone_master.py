@@ -56,7 +56,9 @@ class WishboneBurstMaster(wiring.Component):
     - A write takes exactly ``beats`` beats from ``write`` (data and byte selects); after an
       ``err`` answer the rest are taken and not put on the bus.
     - Each command ends with one ``done`` (never back-pressured) carrying ``err`` (some beat
-      was answered with ``err``) and the ``tag``, in the cycle of its last answer; the next
+      was answered with ``err``) and the ``tag``, in the cycle of its last answer (a write
+      whose last beats were skipped after an ``err``: in the cycle after the last one, so
+      that ``done`` never waits for the client's ``write.valid``); the next
       command is taken in that same cycle, so a burst of ``n`` beats on a target answering in
       the cycle after each request occupies the bus ``n + 1`` cycles.
 
@@ -128,51 +130,77 @@ class WishboneBurstMaster(wiring.Component):
         outstanding = Signal(beats_width)   # requests on the bus, not yet answered
         errored = Signal()                  # some beat of this command was answered with err
 
+        # "Is this counter zero / one?" kept in registers beside the counters, so that no
+        # decision waits for a compare: the answers (``ack`` / ``err``) reach ``done``,
+        # ``read`` and ``cmd.ready`` through one or two gates.
+        issue_left = Signal()               # to_issue != 0
+        issue_last = Signal()               # to_issue == 1
+        answer_none = Signal()              # to_answer == 0
+        answer_last = Signal()              # to_answer == 1
+        pending = Signal()                  # outstanding != 0
+        pending_one = Signal()              # outstanding == 1
+
         issuing = Signal()
         accepted = Signal()
         answered = Signal()
         skipped = Signal()
         finishing = Signal()
+        counted = Signal()                  # answered | skipped
 
         m.d.comb += [
-            issuing.eq(self.busy & ~errored & (to_issue != 0) & (~write | self.write.valid)),
+            issuing.eq(self.busy & ~errored & issue_left & (~write | self.write.valid)),
             accepted.eq(issuing & ~bus.stall),
-            answered.eq(bus.cyc & (bus.ack | bus.err) & (outstanding != 0)),
+            # requests on the bus imply a command in progress and ``cyc``
+            answered.eq((bus.ack | bus.err) & pending),
             # after an error, the beats not requested are delivered (read) or taken (write),
             # one per cycle, once the requests on the bus are answered
-            skipped.eq(self.busy & errored & (to_issue != 0) & (outstanding == 0) &
+            skipped.eq(self.busy & errored & issue_left & ~pending &
                        (~write | self.write.valid)),
+            counted.eq(answered | skipped),
 
-            bus.cyc.eq(self.busy & ((outstanding != 0) | issuing)),
+            bus.cyc.eq(self.busy & (pending | issuing)),
             bus.stb.eq(issuing),
             bus.we.eq(write),
             bus.adr.eq(address),
             bus.dat_w.eq(self.write.payload.data),
             bus.sel.eq(Mux(write, self.write.payload.sel, -1)),
-            bus.cti.eq(Mux(to_issue == 1, wishbone.CycleType.END_OF_BURST,
+            bus.cti.eq(Mux(issue_last, wishbone.CycleType.END_OF_BURST,
                            wishbone.CycleType.INCR_BURST)),
             bus.bte.eq(wishbone.BurstTypeExt.LINEAR),
             self.write.ready.eq(write & (accepted | skipped)),
 
-            self.read.valid.eq(~write & (answered | skipped)),
+            self.read.valid.eq(~write & counted),
             self.read.payload.data.eq(Mux(answered & bus.ack & ~errored, bus.dat_r, 0)),
             self.read.payload.err.eq(~answered | bus.err | errored),
             self.read.payload.tag.eq(tag),
 
-            finishing.eq(self.busy & (to_answer == (answered | skipped))),
+            # a skipped write beat waits for the client's ``write.valid``: the command it ends
+            # is done in the next cycle (``to_answer`` is 0 then), so that ``done`` never
+            # waits for a client
+            finishing.eq(self.busy & Mux(answered | (skipped & ~write), answer_last,
+                                         answer_none)),
             self.done.valid.eq(finishing),
             self.done.payload.err.eq(errored | (answered & bus.err)),
             self.done.payload.tag.eq(tag),
             self.cmd.ready.eq(~self.busy | finishing),
         ]
 
+        issued = accepted | skipped
         with m.If(accepted):
             m.d.sync += address.eq(address + 1)
         m.d.sync += [
-            to_issue.eq(to_issue - (accepted | skipped)),
-            to_answer.eq(to_answer - (answered | skipped)),
+            to_issue.eq(to_issue - issued),
+            issue_left.eq(Mux(issued, to_issue > 1, issue_left)),
+            issue_last.eq(Mux(issued, to_issue == 2, issue_last)),
+            to_answer.eq(to_answer - counted),
+            answer_none.eq(Mux(counted, answer_last, answer_none)),
+            answer_last.eq(Mux(counted, to_answer == 2, answer_last)),
             outstanding.eq(outstanding + accepted - answered),
         ]
+        with m.If(accepted & ~answered):
+            m.d.sync += [pending.eq(1), pending_one.eq(~pending)]
+        with m.Elif(~accepted & answered):
+            m.d.sync += [pending.eq(~pending_one), pending_one.eq(outstanding == 2)]
         with m.If(answered & bus.err):
             m.d.sync += errored.eq(1)
         with m.If(finishing):
@@ -185,7 +213,11 @@ class WishboneBurstMaster(wiring.Component):
                 tag.eq(command.tag),
                 address.eq(command.address),
                 to_issue.eq(command.beats),
+                issue_left.eq(command.beats != 0),
+                issue_last.eq(command.beats == 1),
                 to_answer.eq(command.beats),
+                answer_none.eq(command.beats == 0),
+                answer_last.eq(command.beats == 1),
                 errored.eq(0),
             ]
         return m
