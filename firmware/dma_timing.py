@@ -10,9 +10,9 @@ by cycle: the round-robin :class:`~slique.hdl.dma.bus_arbiter.BusArbiter` over t
 (TX queue ``q`` is client ``2q``, RX queue ``q`` client ``2q + 1``), the burst master (a
 command of ``n`` beats fired in cycle ``f`` puts its requests on the bus in ``f + 1 .. f + n``
 and is done in ``f + n + 1``), each :class:`~slique.hdl.dma.rx_queue.RxQueue`'s FSM (frame
-FIFO, descriptor, data bursts, write-back; descriptor fetches first, decided two cycles behind
-the ring: the batch registered, then whether it goes; a frame admitted on the free descriptors
-of the cycle before), each
+FIFO, descriptor, data bursts, write-back; descriptor fetches first, decided three cycles
+behind the ring: its distances registered, then the batch, then whether it goes; a frame
+admitted on the free descriptors of the cycle before), each
 :class:`~slique.hdl.dma.tx_queue.TxQueue` (registered fetch decision, descriptor assembly,
 checks registered a cycle before the scan, reader, registered burst figures, write-back runs
 of up to 8 descriptors flushed when nothing else is pending, landing FIFO, skid buffer, packer
@@ -129,7 +129,8 @@ class _RxQueue(_Client):
         self.left = 0
         self.draining = 0          # words of a missed frame still to pop
         self.missed = None         # a missed frame's token, to report
-        self.batch = 0             # registered: from the ring of the cycle before
+        self.run = 0               # registered: the batch of the ring of the cycle before
+        self.batch = 0             # registered: the run of the cycle before
         self.fetch_ready = False   # registered: from the batch of the cycle before
         self.free = 0              # registered: free descriptors in the cycle before
 
@@ -137,11 +138,12 @@ class _RxQueue(_Client):
         """This cycle's decisions; ``done``: the kind of this queue's command done now."""
         t = self.t
         idle_bus = self.idle_bus
-        # registered figures of this cycle (the fetch decision two cycles behind the ring)
+        # registered figures of this cycle (the fetch decision three cycles behind the ring)
         batch, fetch_ready, free = self.batch, self.fetch_ready, self.free
         self.fetch_ready = batch != 0
-        self.batch = min((self.tail - self.fetch) % self.count, self.count - self.fetch,
-                         FETCH_DESCRIPTORS)
+        self.batch = self.run
+        self.run = min((self.tail - self.fetch) % self.count, self.count - self.fetch,
+                       FETCH_DESCRIPTORS)
         self.free = (self.tail - self.head) % self.count
         new_cmd = None
         if idle_bus and fetch_ready:

@@ -60,10 +60,12 @@ class DescriptorPrefetch(wiring.Component):
         m = Module()
         width = self._data_width
         words_per_descriptor = DESCRIPTOR_BYTES // (width // 8)
-        # SyncFIFOBuffered's timing, its output word from a fabric register: the word's err
-        # bit is merged into ``err`` through a gate (a block RAM's output has no time for one)
+        # SyncFIFOBuffered's timing, its output word from a fabric register (the word's err
+        # bit is merged into ``err`` through a gate: a block RAM's output has no time for
+        # one), in LUT RAM (a block RAM's output is slow to reach even a register: ECP5's
+        # 5.8 ns and the routing from its column)
         m.submodules.words = words = FabricOutputFIFO(
-            width=width + 1, depth=self._descriptors * words_per_descriptor)
+            width=width + 1, depth=self._descriptors * words_per_descriptor, distributed=True)
         m.d.comb += [
             words.w_data.eq(Cat(self.fill.payload.data, self.fill.payload.err)),
             words.w_en.eq(self.fill.valid),

@@ -169,13 +169,18 @@ class FabricOutputFIFO(Elaboratable):
     width : int
     depth : int
         Words held, at least 2.
+    distributed : bool
+        Ask the synthesizer for distributed (LUT) RAM rather than a block RAM (``ram_style``):
+        for a small memory whose block RAM's slow output still made the longest path (the
+        block RAM to ``r_data``'s register, with the routing from the RAM's column).
     """
 
-    def __init__(self, *, width, depth):
+    def __init__(self, *, width, depth, distributed=False):
         if depth < 2:
             raise ValueError(f"depth must be at least 2, not {depth!r}")
         self.width = width
         self.depth = depth
+        self._attrs = {"ram_style": "distributed"} if distributed else None
         self.w_data = Signal(width)
         self.w_en = Signal()
         self.w_rdy = Signal()
@@ -194,7 +199,8 @@ class FabricOutputFIFO(Elaboratable):
         def following(pointer):
             return Mux(pointer == inner_depth - 1, 0, pointer + 1)
 
-        storage = m.submodules.storage = Memory(shape=self.width, depth=inner_depth, init=[])
+        storage = m.submodules.storage = Memory(shape=self.width, depth=inner_depth, init=[],
+                                                attrs=self._attrs)
         w_port = storage.write_port()
         # transparent: a word written at the address next in line is read in the same cycle
         r_port = storage.read_port(transparent_for=(w_port,))

@@ -11,8 +11,7 @@ from .descriptors import (DESCRIPTOR_BYTES, MAX_FRAME_BYTES, SRRCTL_BSIZEPKT_UNI
 from .descriptor_prefetch import DescriptorPrefetch
 from .frame_fifo import FrameFIFO
 from .registers import MAX_QUEUES, OCTET_INC_WIDTH, RxQueueError
-from .ring import (INDEX_WIDTH, buffer_end, inside_window_to, ring_distance, ring_run,
-                   window_layout)
+from .ring import INDEX_WIDTH, buffer_end, inside_window_to, ring_distance, window_layout
 from .tx_queue import (FETCH_DESCRIPTORS, PREFETCH_DESCRIPTORS, TAG_DATA, TAG_FETCH,
                        TAG_WRITE_BACK, queue_config_layout)
 
@@ -70,12 +69,13 @@ class RxQueue(wiring.Component):
       the last beat is a multiple of the bus width; the count plus a full beat is kept in a
       register), the too-long check is a flag registered with the count, and the frame FIFO's
       room (``free``) and its output word (``output_register``) are registers.
-    - *Fetch*: the batch (``ring_run`` from ``fetch`` towards the tail, at most
-      :data:`FETCH_DESCRIPTORS`) is registered, then whether the prefetch has credit for it:
-      a fetch goes out two cycles after the ring state it was decided on (stale figures are
-      safe: the tail and the credit only grow but by this queue's own fetch, and after one the
-      next command waits for its done). Its address and the ring position after it are
-      registered beside the batch.
+    - *Fetch*: the distances from ``fetch`` to the tail and to the ring's end are
+      registered, then the batch (towards the tail, not across the ring's end, at most
+      :data:`FETCH_DESCRIPTORS`), then whether the prefetch has credit for it: a fetch goes
+      out three cycles after the ring state it was decided on (stale figures are safe: the
+      tail and the credit only grow but by this queue's own fetch, and after one the next
+      command waits for its done). Its address and the ring position after it are registered
+      beside.
     - *Descriptor*: the assembled descriptor's buffer is checked in the two cycles after it
       is assembled (its end, then the window's compares); the FSM takes it with the verdict.
     - *Frame*: the free descriptors (head up to the tail) are registered: a frame is admitted
@@ -89,7 +89,7 @@ class RxQueue(wiring.Component):
       (a start takes two cycles after ENABLE); the stop's "nothing in flight" is registered.
 
     Against the unregistered design, a bus command goes out at the same cycle but for the
-    fetch (two cycles later after a change of the tail), a frame's first word is ready a
+    fetch (three cycles later after a change of the tail), a frame's first word is ready a
     cycle later (never the limit: the FSM takes three cycles to reach its first burst), a
     descriptor is usable two cycles after it is assembled, and a frame meets the free count
     of the cycle before. :class:`~slique.firmware.dma_timing.DmaTiming` follows.
@@ -268,15 +268,12 @@ class RxQueue(wiring.Component):
         m.submodules.prefetch = prefetch = DescriptorPrefetch(
             data_width=width, descriptors=PREFETCH_DESCRIPTORS)
         credit = prefetch.credit
-        run = Signal(INDEX_WIDTH + 1)         # from fetch towards the tail, to the ring's end
-        batch_now = Signal(range(FETCH_DESCRIPTORS + 1))
-        batch = Signal.like(batch_now)        # registered with fetch_ready (below)
-        fetch_address = Signal(self._addr_width)   # base + 16 * fetch, registered
-        fetch_to_end = Signal(INDEX_WIDTH + 1)     # count - fetch, registered like batch
+        fetch_ahead = Signal(signed(INDEX_WIDTH + 2))  # tail - fetch, registered
+        fetch_to_end = Signal(INDEX_WIDTH + 1)         # count - fetch, registered
+        fetch_address = Signal(self._addr_width)       # base + 16 * fetch, registered
+        batch = Signal(range(FETCH_DESCRIPTORS + 1))   # registered from the two above
         fetch_failed = Signal()
         m.d.comb += [
-            run.eq(ring_run(fetch, cfg.tail, count)),
-            batch_now.eq(Mux(run < FETCH_DESCRIPTORS, run, FETCH_DESCRIPTORS)),
             prefetch.fill.payload.data.eq(bus.read.payload.data),
             prefetch.fill.payload.err.eq(bus.read.payload.err),
             prefetch.fill.valid.eq(bus.read.valid & (bus.read.payload.tag == TAG_FETCH)),
@@ -412,19 +409,24 @@ class RxQueue(wiring.Component):
             wb_address.eq(base[:self._addr_width] + (wb_slot << 4)),
         ]
 
-        # The fetch decision in two registered steps: the batch from the ring state of the
-        # cycle before, whether it fits the prefetch's credit from the batch of the cycle
-        # before (so the decision is two cycles behind fetch, tail and credit). Stale figures
-        # are safe: the tail and the credit only grow but by this queue's own fetch, and after
-        # one, the next command waits for its done (three cycles at least).
+        # The fetch decision in three registered steps: the distances from fetch to the tail
+        # and to the ring's end; the batch (the descriptors from fetch towards the tail, not
+        # across the ring's end, at most FETCH_DESCRIPTORS); whether the prefetch has credit
+        # for it. So the decision is three cycles behind fetch and the tail, one behind the
+        # credit. Stale figures are safe: the tail and the credit only grow but by this
+        # queue's own fetch, and after one, the next command waits for its done (the bus is
+        # idle again four cycles later at the earliest, when every figure is new).
         fetch_ready = Signal()
         fetch_go = Signal()                   # a fetch goes out when the bus is free
         m.d.sync += [
-            batch.eq(batch_now),
+            fetch_ahead.eq(cfg.tail - fetch),
+            fetch_to_end.eq(count - fetch),
+            fetch_address.eq(base[:self._addr_width] + (fetch << 4)),
+            batch.eq(Mux(fetch_ahead < 0,
+                         Mux(fetch_to_end < FETCH_DESCRIPTORS, fetch_to_end, FETCH_DESCRIPTORS),
+                         Mux(fetch_ahead < FETCH_DESCRIPTORS, fetch_ahead, FETCH_DESCRIPTORS))),
             fetch_ready.eq(self.running & ~stopping & ~fetch_failed & (cfg.tail < count) &
                            (batch != 0) & (credit >= batch)),
-            fetch_address.eq(base[:self._addr_width] + (fetch << 4)),
-            fetch_to_end.eq(count - fetch),
         ]
         m.d.comb += fetch_go.eq(fetch_ready & ~stopping & ~fetch_failed)
         word_address = lambda byte_address: byte_address[word_bits:self._addr_width]
