@@ -261,8 +261,13 @@ class RxQueue(wiring.Component):
         done = bus.done
         with m.If(done.valid):
             m.d.sync += waiting.eq(0)
-        idle_bus = Signal()
-        m.d.comb += idle_bus.eq(~cmd.valid & ~waiting)
+        # idle_bus == ~cmd.valid & ~waiting, as a register (from the next values of both), so
+        # that the command choices start from it
+        idle_bus = Signal(init=1)
+        issuing = Signal()                    # a command is chosen (cmd.valid next)
+        fired = cmd.valid & cmd.ready
+        m.d.sync += idle_bus.eq(~issuing & ~(cmd.valid & ~fired) &
+                                ~(~done.valid & (waiting | fired)))
 
         # ---- descriptor prefetch -------------------------------------------------------------
         m.submodules.prefetch = prefetch = DescriptorPrefetch(
@@ -336,6 +341,11 @@ class RxQueue(wiring.Component):
         wb_beats = Signal(range(2 * (MAX_FRAME_BYTES // SRRCTL_BSIZEPKT_UNIT + 1) *
                                 words_per_descriptor + 1))
         wb_beat = Signal.like(wb_beats)
+        wb_writing = Signal()                 # wb_beat != wb_beats, as a register
+        # the FSM's conditions as registers, set beside what they compare
+        wb_all = Signal()                     # wb_index == needed: all written back
+        used_all = Signal()                   # used == needed: every buffer taken
+        buffer_done = Signal()                # buffer_left == 0
         wb_index = Signal.like(needed)        # descriptor of the frame being written back
         wb_slot = Signal(INDEX_WIDTH)         # its ring index: ring_next(head, count, wb_index)
         wb_bytes_left = Signal(14)            # frame bytes from wb_index on
@@ -368,16 +378,17 @@ class RxQueue(wiring.Component):
             ]
             with m.If(bus.write.valid & bus.write.ready):
                 m.d.sync += [data_beats.eq(data_beats - 1), data_active.eq(data_beats != 1)]
-        with m.Elif(wb_beat != wb_beats):
+        with m.Elif(wb_writing):
             m.d.comb += [
                 bus.write.valid.eq(1),
                 bus.write.payload.data.eq(wb_word.word_select(word_in_descriptor, width)),
                 bus.write.payload.sel.eq(-1),
             ]
             with m.If(bus.write.ready):
-                m.d.sync += wb_beat.eq(wb_beat + 1)
+                m.d.sync += [wb_beat.eq(wb_beat + 1), wb_writing.eq(wb_beat + 1 != wb_beats)]
                 with m.If(word_in_descriptor == words_per_descriptor - 1):
                     m.d.sync += [wb_index.eq(wb_index + 1),
+                                 wb_all.eq(wb_index + 1 == needed),
                                  wb_slot.eq(Mux(wb_slot == last_index, 0, wb_slot + 1)),
                                  wb_bytes_left.eq(Mux(wb_fits, 0,
                                                       wb_bytes_left - buffer_bytes)),
@@ -443,7 +454,8 @@ class RxQueue(wiring.Component):
                 m.d.comb += fsm_idle.eq(1)
                 with m.If(frames.length_stream.valid & ~draining):
                     m.d.sync += [frame_length.eq(meta_out.length), needed.eq(1),
-                                 covered.eq(buffer_bytes), used.eq(0), last_popped.eq(0),
+                                 covered.eq(buffer_bytes), used.eq(0), used_all.eq(0),
+                                 wb_all.eq(0), last_popped.eq(0),
                                  left.eq(meta_out.length),
                                  left_fits.eq(meta_out.length <= buffer_bytes),
                                  frame_error.eq(0), wb_index.eq(0), wb_slot.eq(head),
@@ -500,7 +512,9 @@ class RxQueue(wiring.Component):
                                          (left + lanes - 1) >> word_bits, max_beats)),
                             left.eq(Mux(left_fits, 0, left - buffer_bytes)),
                             left_fits.eq(left <= (buffer_bytes << 1)),
+                            buffer_done.eq(left_fits & (left == 0)),
                             used.eq(used + 1),
+                            used_all.eq(used + 1 == needed),
                         ]
                         m.next = "DATA"
             with m.State("DATA"):
@@ -510,9 +524,10 @@ class RxQueue(wiring.Component):
                                                     1 << RxQueueError.ABORTED, stop_error))]
                     m.next = "FAIL"
                 with m.Elif(idle_bus & ~fetch_go):
-                    with m.If(buffer_left == 0):
+                    with m.If(buffer_done):
                         m.next = "NEXT"
                     with m.Else():
+                        m.d.comb += issuing.eq(1)
                         m.d.sync += [
                             cmd.valid.eq(1),
                             cmd.payload.write.eq(1),
@@ -523,6 +538,7 @@ class RxQueue(wiring.Component):
                             data_active.eq(1),        # (a burst has a beat at least)
                             buffer_address.eq(buffer_address + burst_bytes),
                             buffer_left.eq(buffer_left - burst_bytes),
+                            buffer_done.eq(buffer_left == burst_bytes),
                         ]
                         m.next = "DATA_DONE"
             with m.State("DATA_DONE"):
@@ -531,23 +547,24 @@ class RxQueue(wiring.Component):
                         m.d.sync += [frame_error.eq(1 << RxQueueError.BUS_ERROR),
                                      draining.eq(~last_popped)]
                         m.next = "FAIL"
-                    with m.Elif(buffer_left != 0):
+                    with m.Elif(~buffer_done):
                         m.next = "DATA"
-                    with m.Elif(used == needed):
+                    with m.Elif(used_all):
                         m.next = "WRITE_BACK"
                     with m.Else():
                         m.next = "DESCRIPTOR"
             with m.State("NEXT"):
-                with m.If(used == needed):
+                with m.If(used_all):
                     m.next = "WRITE_BACK"
                 with m.Else():
                     m.next = "DESCRIPTOR"
             with m.State("WRITE_BACK"):
                 # the frame's descriptors from the head, in one burst (two at the ring's end)
-                with m.If(idle_bus & ~fetch_go & (wb_beat == wb_beats)):
-                    with m.If(wb_index == needed):
+                with m.If(idle_bus & ~fetch_go & ~wb_writing):
+                    with m.If(wb_all):
                         m.next = "DELIVER"
                     with m.Else():
+                        m.d.comb += issuing.eq(1)
                         m.d.sync += [
                             cmd.valid.eq(1),
                             cmd.payload.write.eq(1),
@@ -556,15 +573,16 @@ class RxQueue(wiring.Component):
                             cmd.payload.tag.eq(TAG_WRITE_BACK),
                             wb_beats.eq(wb_run * words_per_descriptor),
                             wb_beat.eq(0),
+                            wb_writing.eq(1),         # (a run has a descriptor at least)
                         ]
                         m.next = "WRITE_BACK_DONE"
             with m.State("WRITE_BACK_DONE"):
                 with m.If(done.valid):
-                    m.d.sync += [wb_beats.eq(0), wb_beat.eq(0)]
+                    m.d.sync += [wb_beats.eq(0), wb_beat.eq(0), wb_writing.eq(0)]
                     with m.If(done.payload.err):
                         m.d.sync += frame_error.eq(1 << RxQueueError.BUS_ERROR)
                         m.next = "FAIL"
-                    with m.Elif(wb_index == needed):
+                    with m.Elif(wb_all):
                         m.d.comb += deliver.eq(1)
                         m.next = "FINISH"
                     with m.Else():
@@ -592,7 +610,7 @@ class RxQueue(wiring.Component):
 
         # ---- fetch command (the FSM leaves the bus to it first) ------------------------------
         with m.If(idle_bus & fetch_go):
-            m.d.comb += prefetch.reserve.eq(batch)
+            m.d.comb += [prefetch.reserve.eq(batch), issuing.eq(1)]
             m.d.sync += [
                 cmd.valid.eq(1),
                 cmd.payload.write.eq(0),
@@ -625,7 +643,11 @@ class RxQueue(wiring.Component):
         # nothing in flight in the cycle before (registered); with no command issued since
         # (cmd.valid low), nothing now either
         quiet = Signal()
-        m.d.sync += quiet.eq(~waiting & ~cmd.valid & (wb_beat == wb_beats) & ~data_active)
+        m.d.sync += quiet.eq(~waiting & ~cmd.valid & ~wb_writing & ~data_active)
+        # ... and, a cycle later, with the FSM idle: a stop may empty the prefetch (the FSM
+        # issues nothing while it is idle or draining, and a fetch leaves cmd.valid set)
+        settled = Signal()
+        m.d.sync += settled.eq(quiet & ~cmd.valid & fsm_idle & ~draining)
         errors = Signal(7)
         m.d.sync += [
             errors.eq(0),       # driven whole: no bit left to a constant-only process
@@ -660,7 +682,7 @@ class RxQueue(wiring.Component):
                     m.d.sync += stopping.eq(1)
                 with m.Elif(cfg.tail >= count):
                     m.d.sync += [stopping.eq(1), stop_error.eq(1 << RxQueueError.TAIL)]
-            with m.Elif(quiet & ~cmd.valid & fsm_idle & ~draining):
+            with m.Elif(settled & ~cmd.valid):
                 # nothing in flight: empty the prefetch, then stop
                 m.d.comb += prefetch.flush.eq(1)
                 with m.If(prefetch.empty):
