@@ -16,8 +16,8 @@ admitted on the free descriptors of the cycle before), each
 :class:`~slique.hdl.dma.tx_queue.TxQueue` (registered fetch decision, descriptor assembly,
 checks registered a cycle before the scan, reader, registered burst figures, write-back runs
 of up to 8 descriptors flushed when nothing else is pending, landing FIFO, skid buffer, packer
-and store-and-forward FIFO) and the engine's TX mux (frame by frame, its grant moving on
-every idle cycle).
+and store-and-forward FIFO with its output register) and the engine's TX mux (frame by
+frame, its grant moving on every idle cycle).
 
 What it leaves out, because the firmware's traffic never gets there: errors and stops,
 frames of more than one RX buffer or TX descriptor, full FIFOs, and descriptor rings that run
@@ -286,7 +286,7 @@ class _TxQueue(_Client):
         if done == "data":
             (length, token), last = self.bursts.popleft()
             if last:
-                self.out.append((cycle + 6, -(-length // t.lanes), token))
+                self.out.append((cycle + 7, -(-length // t.lanes), token))
             if self.last_issued:
                 frame_done = True
         # registered updates

@@ -64,7 +64,6 @@ class BytePacker(wiring.Component):
 
         out = self.o_stream
         out_fire = Signal()
-        taken = Signal(range(lanes + 1))      # bytes leaving this cycle
         m.d.comb += [
             out.valid.eq((fill >= lanes) | ending),
             out.payload.data.eq(held[:width]),
@@ -72,16 +71,18 @@ class BytePacker(wiring.Component):
             out.payload.abort.eq(aborting),
             out.payload.length.eq(length),
             out_fire.eq(out.valid & out.ready),
-            taken.eq(Mux(out_fire, Mux(fill > lanes, lanes, fill), 0)),
         ]
 
-        after = Signal.like(fill)             # bytes held once this cycle's output is gone
-        m.d.comb += after.eq(fill - taken)
+        # Bytes held once this cycle's output is gone: a word's worth less when it goes (all
+        # of them at a frame's end, when no input comes). Every candidate for the next
+        # ``fill`` is computed from registers; the handshakes only choose.
         word = self.i_stream.payload
+        fill_less = Signal.like(fill)         # fill - lanes, or 0
+        m.d.comb += fill_less.eq(Mux(fill > lanes, fill - lanes, 0))
         in_fire = Signal()
         m.d.comb += [
-            # room once this cycle's output is gone (``after <= lanes``): with more than a
-            # word held, the output is valid and takes a word exactly when it is ready
+            # room once this cycle's output is gone (at most ``lanes`` bytes left): with more
+            # than a word held, the output is valid and takes a word exactly when it is ready
             self.i_stream.ready.eq(~ending & ((fill <= lanes) | out.ready)),
             in_fire.eq(self.i_stream.valid & self.i_stream.ready),
         ]
@@ -102,13 +103,14 @@ class BytePacker(wiring.Component):
         with m.If(in_fire):
             m.d.sync += [
                 held.eq(Mux(out_fire, window[width:], window[:2 * width])),
-                fill.eq(after + word.count),
+                fill.eq(Mux(out_fire, fill + word.count - lanes, fill + word.count)),
                 ending.eq(word.last),
                 aborting.eq(word.abort & word.last),
                 length.eq(length + word.count),
             ]
         with m.Else():
-            m.d.sync += [held.eq(Mux(out_fire, held[width:], held)), fill.eq(after)]
+            m.d.sync += [held.eq(Mux(out_fire, held[width:], held)),
+                         fill.eq(Mux(out_fire, fill_less, fill))]
         with m.If(out_fire & out.payload.last):
             m.d.sync += [ending.eq(0), aborting.eq(0), length.eq(0)]
         return m

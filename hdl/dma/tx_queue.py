@@ -12,6 +12,7 @@ from .descriptors import (DESCRIPTOR_BYTES, DTYP_DATA, MAX_FRAME_BYTES, MAX_FRAM
                           TxDataDescriptor, TxWriteBack, pack_descriptor)
 from .descriptor_prefetch import DescriptorPrefetch
 from .frame_fifo import FrameFIFO
+from .queue_start import registered_start
 from .registers import OCTET_INC_WIDTH, TxQueueError
 from .ring import INDEX_WIDTH, inside_window, ring_next, ring_run, window_layout
 
@@ -327,23 +328,28 @@ class TxQueue(wiring.Component):
         run_count = Signal(range(WRITE_BACK_DESCRIPTORS + 1))
         walk_mask = Signal(MAX_FRAME_DESCRIPTORS)
         walk_index = Signal(INDEX_WIDTH)
-        threshold = Signal(range(WRITE_BACK_DESCRIPTORS + 1))
-        m.d.comb += [
-            walker_busy.eq(walk_mask != 0),
-            threshold.eq(Mux(cfg.wthresh == 0, 1, _min(cfg.wthresh, WRITE_BACK_DESCRIPTORS))),
-        ]
+        threshold = Signal(range(WRITE_BACK_DESCRIPTORS + 1), init=1)
+        # ``walker_busy`` (walk_mask != 0), ``run_end`` (run_first + run_count) and the
+        # threshold (from TXDCTL.WTHRESH, a cycle late) in registers of their own, so that
+        # the flush decision starts from flip-flops
+        run_end = Signal(INDEX_WIDTH + 1)
+        m.d.sync += threshold.eq(Mux(cfg.wthresh == 0, 1,
+                                     _min(cfg.wthresh, WRITE_BACK_DESCRIPTORS)))
         walk_blocked = Signal()
         appendable = Signal()
         m.d.comb += appendable.eq((run_count == 0) |
-                                  ((walk_index == run_first + run_count) &
+                                  ((walk_index == run_end) &
                                    (run_count < WRITE_BACK_DESCRIPTORS)))
         with m.If(walker_busy):
             with m.If(~walk_mask[0] | appendable):
                 m.d.sync += [walk_mask.eq(walk_mask >> 1),
+                             walker_busy.eq(walk_mask[1:] != 0),
                              walk_index.eq(ring_next(walk_index, count))]
                 with m.If(walk_mask[0]):
                     with m.If(run_count == 0):
-                        m.d.sync += run_first.eq(walk_index)
+                        m.d.sync += [run_first.eq(walk_index), run_end.eq(walk_index + 1)]
+                    with m.Else():
+                        m.d.sync += run_end.eq(run_end + 1)
                     m.d.sync += run_count.eq(run_count + 1)
             with m.Else():
                 m.d.comb += walk_blocked.eq(1)
@@ -468,6 +474,7 @@ class TxQueue(wiring.Component):
             m.d.sync += [
                 head.eq(end_of_frame),
                 walk_mask.eq(frame_rs),
+                walker_busy.eq(frame_rs != 0),
                 walk_index.eq(head),
                 in_frame.eq(0),
                 frame_last_issued.eq(0),
@@ -490,27 +497,11 @@ class TxQueue(wiring.Component):
 
         # ---- run / stop ---------------------------------------------------------------------
         ring_bytes = cfg.length
-        # an enable (ENABLE 0 -> 1) that comes while the queue is still stopping waits for it
-        start_pending = Signal()
-        with m.If(~cfg.enable):
-            m.d.sync += start_pending.eq(0)
-        with m.Elif(~enable_seen):
-            m.d.sync += start_pending.eq(1)
+        start, errors = registered_start(m, cfg, enable_seen, self.running,
+                                         window=self.window, addr_width=self._addr_width)
+        start_count = ring_bytes >> 4
         with m.If(~self.running):
-            with m.If(cfg.enable & (~enable_seen | start_pending)):
-                m.d.sync += start_pending.eq(0)
-                start_count = ring_bytes >> 4
-                # every check at once; every failing one sets its bit
-                errors = Signal(7)
-                m.d.comb += [
-                    errors.eq(0),   # every bit driven here (Icarus: no constant-only process)
-                    errors[TxQueueError.RING_LENGTH].eq((ring_bytes == 0) |
-                                                        (ring_bytes[:7] != 0)),
-                    errors[TxQueueError.TAIL].eq((cfg.tail >= start_count) |
-                                                 (cfg.head >= start_count)),
-                    errors[TxQueueError.WINDOW].eq(~inside_window(
-                        self.window, cfg.base, ring_bytes, self._addr_width)),
-                ]
+            with m.If(start):
                 with m.If(errors != 0):
                     m.d.comb += [self.error.eq(errors), self.disable.eq(1)]
                 with m.Else():
@@ -607,7 +598,7 @@ class TxQueue(wiring.Component):
         # ---- store and forward --------------------------------------------------------------
         fifo_words = 1 << ((MAX_FRAME_BYTES + lanes - 1) // lanes - 1).bit_length()
         m.submodules.frames = frames = FrameFIFO(data_width=width, depth=fifo_words,
-                                                 length_width=16)
+                                                 length_width=16, output_register=True)
         wiring.connect(m, packer.o_stream, frames.w_stream)
 
         out = self.tx_stream
