@@ -261,13 +261,14 @@ class RxQueue(wiring.Component):
         done = bus.done
         with m.If(done.valid):
             m.d.sync += waiting.eq(0)
-        # idle_bus == ~cmd.valid & ~waiting, as a register (from the next values of both), so
-        # that the command choices start from it
-        idle_bus = Signal(init=1)
-        issuing = Signal()                    # a command is chosen (cmd.valid next)
+        # idle_bus == ~cmd.valid & ~waiting, from a register (the next values of both, but
+        # for a command chosen now: cmd.valid covers that), so that the command choices
+        # start from flip-flops and do not loop into it
+        idle_bus = Signal()
+        idle_so_far = Signal(init=1)
         fired = cmd.valid & cmd.ready
-        m.d.sync += idle_bus.eq(~issuing & ~(cmd.valid & ~fired) &
-                                ~(~done.valid & (waiting | fired)))
+        m.d.sync += idle_so_far.eq(~(cmd.valid & ~fired) & ~(~done.valid & (waiting | fired)))
+        m.d.comb += idle_bus.eq(idle_so_far & ~cmd.valid)
 
         # ---- descriptor prefetch -------------------------------------------------------------
         m.submodules.prefetch = prefetch = DescriptorPrefetch(
@@ -411,7 +412,9 @@ class RxQueue(wiring.Component):
         burst_bytes = Signal(range(burst_cap + 1))
         m.d.sync += [
             burst_bytes.eq(Mux(buffer_left < burst_cap, buffer_left, burst_cap)),
-            beats.eq(_min((buffer_left + lanes - 1) >> word_bits, max_beats)),
+            # (the compare with the constant beside the sum, not after it)
+            beats.eq(Mux(buffer_left < burst_cap, (buffer_left + lanes - 1) >> word_bits,
+                         max_beats)),
         ]
         wb_run = Signal(range(MAX_FRAME_BYTES // SRRCTL_BSIZEPKT_UNIT + 2))
         wb_address = Signal(self._addr_width)
@@ -527,7 +530,6 @@ class RxQueue(wiring.Component):
                     with m.If(buffer_done):
                         m.next = "NEXT"
                     with m.Else():
-                        m.d.comb += issuing.eq(1)
                         m.d.sync += [
                             cmd.valid.eq(1),
                             cmd.payload.write.eq(1),
@@ -564,7 +566,6 @@ class RxQueue(wiring.Component):
                     with m.If(wb_all):
                         m.next = "DELIVER"
                     with m.Else():
-                        m.d.comb += issuing.eq(1)
                         m.d.sync += [
                             cmd.valid.eq(1),
                             cmd.payload.write.eq(1),
@@ -610,7 +611,7 @@ class RxQueue(wiring.Component):
 
         # ---- fetch command (the FSM leaves the bus to it first) ------------------------------
         with m.If(idle_bus & fetch_go):
-            m.d.comb += [prefetch.reserve.eq(batch), issuing.eq(1)]
+            m.d.comb += prefetch.reserve.eq(batch)
             m.d.sync += [
                 cmd.valid.eq(1),
                 cmd.payload.write.eq(0),
