@@ -67,8 +67,9 @@ class RxQueue(wiring.Component):
 
     - *Stream side*: the frame's byte count needs no adder after ``keep`` (the count before
       the last beat is a multiple of the bus width; the count plus a full beat is kept in a
-      register), the too-long check is a flag registered with the count, and the frame FIFO's
-      room (``free``) and its output word (``output_register``) are registers.
+      register), the too-long check is a flag registered with the count, the frame FIFO's
+      ``full`` is an equality of its pointers and its output word is a register
+      (``output_register``).
     - *Fetch*: the distances from ``fetch`` to the tail and to the ring's end are
       registered, then the batch (towards the tail, not across the ring's end, at most
       :data:`FETCH_DESCRIPTORS`), then whether the prefetch has credit for it: a fetch goes
@@ -85,8 +86,13 @@ class RxQueue(wiring.Component):
       write-back run's address and length from ``wb_index`` / ``wb_slot`` (set when the frame
       is taken, moved by the write beats, which end before the command's done); the
       write-back's length and EOP from a registered ``bytes left <= buffer size``.
+    - *FSM*: its conditions are registers set beside what they compare (``buffer_done``,
+      ``used_all``, ``wb_all``, ``data_active``, ``wb_writing``), and ``idle_bus`` comes
+      from a register of the next ``cmd.valid`` / ``waiting`` (with ``cmd.valid`` for a
+      command chosen in the cycle before).
     - *Start / stop*: the configuration is checked in the two cycles before the queue starts
-      (a start takes two cycles after ENABLE); the stop's "nothing in flight" is registered.
+      (a start takes two cycles after ENABLE); the stop's "nothing in flight" is registered,
+      and the prefetch is emptied on a flag registered a cycle ahead.
 
     Against the unregistered design, a bus command goes out at the same cycle but for the
     fetch (three cycles later after a change of the tail), a frame's first word is ready a
