@@ -391,13 +391,11 @@ def test_rx_queue_counts_a_frame_too_long_past_max_frame_bytes(data_width, seed,
 
     rng = random.Random(seed)
     lanes = data_width // 8
-    lengths = [MAX_FRAME_BYTES, MAX_FRAME_BYTES + 1, MAX_FRAME_BYTES - 1, 1, lanes,
-               MAX_FRAME_BYTES + lanes, 20000, 64, MAX_FRAME_BYTES + rng.randint(2, lanes)]
-    lengths += [rng.randint(MAX_FRAME_BYTES - 2 * lanes, MAX_FRAME_BYTES + 2 * lanes)
-                for _ in range(3)]
+    lengths = [MAX_FRAME_BYTES, MAX_FRAME_BYTES + 1, MAX_FRAME_BYTES - 1, 1, lanes, 20000,
+               rng.randint(MAX_FRAME_BYTES - 2 * lanes, MAX_FRAME_BYTES + 2 * lanes)]
     # (bytes, an empty last beat after them)
     frames = [(length, False) for length in lengths] + [
-        (MAX_FRAME_BYTES, True), (MAX_FRAME_BYTES - lanes, True), (MAX_FRAME_BYTES + lanes, True)]
+        (MAX_FRAME_BYTES, True), (MAX_FRAME_BYTES + lanes, True)]
     dut = RxQueue(data_width=data_width)
     counts = {"oversize": 0, "dropped": 0}
     outcomes = []
