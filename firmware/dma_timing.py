@@ -13,11 +13,11 @@ and is done in ``f + n + 1``), each :class:`~slique.hdl.dma.rx_queue.RxQueue`'s 
 FIFO, descriptor, data bursts, write-back; descriptor fetches first, decided three cycles
 behind the ring: its distances registered, then the batch, then whether it goes; a frame
 admitted on the free descriptors of the cycle before), each
-:class:`~slique.hdl.dma.tx_queue.TxQueue` (registered fetch decision, descriptor assembly,
-checks registered a cycle before the scan, reader, registered burst figures, write-back runs
-of up to 8 descriptors flushed when nothing else is pending, landing FIFO, skid buffer, packer
-and store-and-forward FIFO with its output register) and the engine's TX mux (frame by
-frame, its grant moving on every idle cycle).
+:class:`~slique.hdl.dma.tx_queue.TxQueue` (completions seen a cycle late, registered fetch
+decision, descriptor assembly, checks registered a cycle before the scan, reader, registered
+burst figures, write-back runs of up to 8 descriptors flushed when nothing else is pending,
+landing FIFO, skid buffer, packer and store-and-forward FIFO with its output register) and the
+engine's TX mux (frame by frame, its grant moving on every idle cycle).
 
 What it leaves out, because the firmware's traffic never gets there: errors and stops,
 frames of more than one RX buffer or TX descriptor, full FIFOs, and descriptor rings that run
@@ -208,6 +208,7 @@ class _TxQueue(_Client):
         self.batch = 0             # registered
         self.prefetch = _Prefetch(timing.words_per_descriptor)
         self.checked = False       # registered: the assembled descriptor's checks are in
+        self.late_done = None      # the completion of the cycle before (registered)
         self.posted = deque()      # (length, token) of descriptors from fetch on, in order
         self.descriptors = deque() # (length, token) of descriptors fetched, not yet scanned
         self.buffers = _Fifo()     # checked descriptors: (length, token)
@@ -286,7 +287,7 @@ class _TxQueue(_Client):
         if done == "data":
             (length, token), last = self.bursts.popleft()
             if last:
-                self.out.append((cycle + 7, -(-length // t.lanes), token))
+                self.out.append((cycle + 6, -(-length // t.lanes), token))
             if self.last_issued:
                 frame_done = True
         # registered updates
@@ -421,6 +422,9 @@ class DmaTiming:
             events.append(("rx", *self._received.popleft()[1:]))
         for index, client in enumerate(clients):
             done = done_kind if index == done_client else None
+            if isinstance(client, _TxQueue):
+                # a TX queue sees its completions a cycle late
+                done, client.late_done = client.late_done, done
             new_cmd = client.step(cycle, done)
             if getattr(client, "missed", None) is not None:
                 events.append(("missed", index // 2, client.missed))

@@ -152,8 +152,14 @@ class TxQueue(wiring.Component):
         waiting_tag = Signal(2)
         with m.If(cmd.valid & cmd.ready):
             m.d.sync += [cmd.valid.eq(0), waiting.eq(1), waiting_tag.eq(cmd.payload.tag)]
-        done = bus.done
-        with m.If(done.valid):
+        # The completion, a cycle late: the master's answer (``ack`` / ``err``) and the
+        # queue's reaction to it (the frame done, the head, the walker, the next command)
+        # are never in one cycle. The queue's next command goes out a cycle later; the other
+        # clients, whose commands the arbiter passes on in the done's cycle, do not wait.
+        done_valid = Signal()
+        done_payload = Signal.like(bus.done.payload)
+        m.d.sync += [done_valid.eq(bus.done.valid), done_payload.eq(bus.done.payload)]
+        with m.If(done_valid):
             m.d.sync += waiting.eq(0)
         idle_bus = Signal()
         m.d.comb += idle_bus.eq(~cmd.valid & ~waiting)
@@ -332,24 +338,33 @@ class TxQueue(wiring.Component):
         # ``walker_busy`` (walk_mask != 0), ``run_end`` (run_first + run_count) and the
         # threshold (from TXDCTL.WTHRESH, a cycle late) in registers of their own, so that
         # the flush decision starts from flip-flops
+        # (and whether ``walk_index`` is at ``run_end``, from their next values)
         run_end = Signal(INDEX_WIDTH + 1)
-        m.d.sync += threshold.eq(Mux(cfg.wthresh == 0, 1,
-                                     _min(cfg.wthresh, WRITE_BACK_DESCRIPTORS)))
+        walk_index_next = Signal.like(walk_index)
+        run_end_next = Signal.like(run_end)
+        walk_at_end = Signal(init=1)
+        m.d.sync += [
+            threshold.eq(Mux(cfg.wthresh == 0, 1, _min(cfg.wthresh, WRITE_BACK_DESCRIPTORS))),
+            walk_index.eq(walk_index_next),
+            run_end.eq(run_end_next),
+            walk_at_end.eq(walk_index_next == run_end_next),
+        ]
+        m.d.comb += [walk_index_next.eq(walk_index), run_end_next.eq(run_end)]
         walk_blocked = Signal()
         appendable = Signal()
         m.d.comb += appendable.eq((run_count == 0) |
-                                  ((walk_index == run_end) &
-                                   (run_count < WRITE_BACK_DESCRIPTORS)))
+                                  (walk_at_end & (run_count < WRITE_BACK_DESCRIPTORS)))
         with m.If(walker_busy):
             with m.If(~walk_mask[0] | appendable):
                 m.d.sync += [walk_mask.eq(walk_mask >> 1),
-                             walker_busy.eq(walk_mask[1:] != 0),
-                             walk_index.eq(ring_next(walk_index, count))]
+                             walker_busy.eq(walk_mask[1:] != 0)]
+                m.d.comb += walk_index_next.eq(ring_next(walk_index, count))
                 with m.If(walk_mask[0]):
                     with m.If(run_count == 0):
-                        m.d.sync += [run_first.eq(walk_index), run_end.eq(walk_index + 1)]
+                        m.d.sync += run_first.eq(walk_index)
+                        m.d.comb += run_end_next.eq(walk_index + 1)
                     with m.Else():
-                        m.d.sync += run_end.eq(run_end + 1)
+                        m.d.comb += run_end_next.eq(run_end + 1)
                     m.d.sync += run_count.eq(run_count + 1)
             with m.Else():
                 m.d.comb += walk_blocked.eq(1)
@@ -438,15 +453,15 @@ class TxQueue(wiring.Component):
         # ---- completions --------------------------------------------------------------------
         frame_done = Signal()
         frame_failed = Signal()
-        with m.If(done.valid):
-            with m.Switch(done.payload.tag[:2]):
+        with m.If(done_valid):
+            with m.Switch(done_payload.tag[:2]):
                 with m.Case(TAG_FETCH):
                     # the failing words reach the scanner flagged: it reports the error in
                     # ring order, once the frames before it are done
-                    with m.If(done.payload.err):
+                    with m.If(done_payload.err):
                         m.d.sync += fetch_failed.eq(1)
                 with m.Case(TAG_DATA):
-                    with m.If(done.payload.err):
+                    with m.If(done_payload.err):
                         m.d.comb += frame_failed.eq(1)
                         with m.If(~stopping):
                             m.d.sync += [stopping.eq(1),
@@ -454,7 +469,7 @@ class TxQueue(wiring.Component):
                     with m.Elif(frame_last_issued):
                         m.d.comb += frame_done.eq(1)
                 with m.Case(TAG_WRITE_BACK):
-                    with m.If(done.payload.err):
+                    with m.If(done_payload.err):
                         with m.If(~stopping):
                             m.d.sync += [stopping.eq(1),
                                          stop_error.eq(1 << TxQueueError.BUS_ERROR)]
@@ -470,12 +485,11 @@ class TxQueue(wiring.Component):
         m.d.sync += head_moved.eq(frame_done)
         m.d.comb += self.head_stb.eq(head_moved)
         with m.If(frame_done):
-            m.d.comb += self.taken.eq(1)
+            m.d.comb += [self.taken.eq(1), walk_index_next.eq(head)]
             m.d.sync += [
                 head.eq(end_of_frame),
                 walk_mask.eq(frame_rs),
                 walker_busy.eq(frame_rs != 0),
-                walk_index.eq(head),
                 in_frame.eq(0),
                 frame_last_issued.eq(0),
                 frame_descriptors.eq(0),
