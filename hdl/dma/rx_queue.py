@@ -10,6 +10,7 @@ from .descriptors import (DESCRIPTOR_BYTES, MAX_FRAME_BYTES, SRRCTL_BSIZEPKT_UNI
                           SRRCTL_DESCTYPE_ADV_ONEBUF, RxReadDescriptor, RxWriteBack)
 from .descriptor_prefetch import DescriptorPrefetch
 from .frame_fifo import FrameFIFO
+from .queue_start import registered_start
 from .registers import MAX_QUEUES, OCTET_INC_WIDTH, RxQueueError
 from .ring import INDEX_WIDTH, buffer_end, inside_window_to, ring_distance, window_layout
 from .tx_queue import (FETCH_DESCRIPTORS, PREFETCH_DESCRIPTORS, TAG_DATA, TAG_FETCH,
@@ -633,19 +634,13 @@ class RxQueue(wiring.Component):
         # ---- run / stop ---------------------------------------------------------------------
         ring_bytes = cfg.length
         m.d.comb += [self.error.eq(0), self.disable.eq(0)]
-        # An enable (ENABLE 0 -> 1) starts the queue two cycles later (or, if it comes while
-        # the queue is still stopping, once stopped), with the configuration checked in the
-        # two cycles before (registered: the ring's end, then the compares; the 64-bit window
-        # check does not reach the ring state)
-        start_pending = Signal()
-        start_checked = Signal()              # start_pending in the cycle before
-        m.d.sync += start_checked.eq(start_pending & cfg.enable)
-        with m.If(~cfg.enable):
-            m.d.sync += start_pending.eq(0)
-        with m.Elif(~enable_seen):
-            m.d.sync += start_pending.eq(1)
-        ring_end = Signal(66)
-        m.d.sync += ring_end.eq(buffer_end(cfg.base, ring_bytes))
+        # An enable (ENABLE 0 -> 1) starts the queue two cycles later, its configuration
+        # checked in registers in the two cycles before (queue_start.registered_start)
+        start, errors = registered_start(
+            m, cfg, enable_seen, self.running, window=self.window,
+            addr_width=self._addr_width,
+            checks={RxQueueError.SRRCTL: (self.buffer_size == 0) |
+                                         (self.descriptor_type != SRRCTL_DESCTYPE_ADV_ONEBUF)})
         start_count = ring_bytes >> 4
         # nothing in flight in the cycle before (registered); with no command issued since
         # (cmd.valid low), nothing now either
@@ -655,19 +650,8 @@ class RxQueue(wiring.Component):
         # issues nothing while it is idle or draining, and a fetch leaves cmd.valid set)
         settled = Signal()
         m.d.sync += settled.eq(quiet & ~cmd.valid & fsm_idle & ~draining)
-        errors = Signal(7)
-        m.d.sync += [
-            errors.eq(0),       # driven whole: no bit left to a constant-only process
-            errors[RxQueueError.RING_LENGTH].eq((ring_bytes == 0) | (ring_bytes[:7] != 0)),
-            errors[RxQueueError.SRRCTL].eq(
-                (self.buffer_size == 0) | (self.descriptor_type != SRRCTL_DESCTYPE_ADV_ONEBUF)),
-            errors[RxQueueError.TAIL].eq((cfg.tail >= start_count) | (cfg.head >= start_count)),
-            errors[RxQueueError.WINDOW].eq(~inside_window_to(self.window, cfg.base, ring_end,
-                                                             self._addr_width)),
-        ]
         with m.If(~self.running):
-            with m.If(cfg.enable & start_pending & start_checked):
-                m.d.sync += start_pending.eq(0)
+            with m.If(start):
                 with m.If(errors != 0):
                     m.d.comb += [self.error.eq(errors), self.disable.eq(1)]
                 with m.Else():
