@@ -24,7 +24,8 @@ def test_icebreaker_blinky_builds_meets_timing_and_is_cached(tmp_path, private_c
     document = json.loads(capsys.readouterr().out)
     assert status == 0
     assert list(document) == ["board", "design", "resources", "clocks", "timing_met",
-                              "bitstream", "domains"]
+                              "bitstream", "domains", "seed"]
+    assert document["seed"] == 1
     assert (document["board"], document["design"]) == ("icebreaker", "blinky")
     assert list(document["resources"]) == ["lut", "ff", "bram", "io"]
     resources = document["resources"]
@@ -118,6 +119,42 @@ def test_timing_not_met_fails_with_the_clock_named(tmp_path, monkeypatch, capsys
     assert main(["build", "--board", "icebreaker", "--program"]) == 1
     error = capsys.readouterr().err
     assert "timing not met" in error and "cd_sync.clk" in error and "10.50 MHz" in error
+
+
+def _fake_seeded_build(fmax_by_seed, calls):
+    def fake_build(board, design, *, seed=1, **options):
+        calls.append(seed)
+        fmax = fmax_by_seed[seed]
+        return board_build.BoardBuild(
+            board=board, design=design, resources={"lut": 1, "ff": 1, "bram": 0, "io": 2},
+            clocks=[{"name": "sync", "constraint_mhz": 125.0, "fmax_mhz": fmax}],
+            timing_met=fmax >= 125.0, bitstream="x.bit", seed=seed)
+    return fake_build
+
+
+def test_tries_stop_at_the_first_seed_that_meets_timing(monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(board_build, "build",
+                        _fake_seeded_build({3: 118.8, 4: 126.0, 5: 130.0}, calls))
+    assert main(["build", "--board", "colorlight-5a-75b", "--design", "colorlight",
+                 "--seed", "3", "--tries", "3"]) == 0
+    assert calls == [3, 4]
+    out = capsys.readouterr().out
+    assert "seed 3: timing not met" in out and "seed 4: timing met" in out
+
+
+def test_tries_keep_the_closest_when_none_meets_timing(monkeypatch, capsys):
+    calls = []
+    monkeypatch.setattr(board_build, "build",
+                        _fake_seeded_build({1: 118.8, 2: 122.0, 3: 120.0}, calls))
+    result = board_build.build_until_met("colorlight-5a-75b", "colorlight", tries=3)
+    assert (result.seed, result.timing_met) == (2, False)
+    assert calls == [1, 2, 3, 2]          # the closest built again: its files left in output
+    assert main(["build", "--board", "colorlight-5a-75b", "--design", "colorlight",
+                 "--tries", "3"]) == 1
+    assert "at seed 2" in capsys.readouterr().err
+    with pytest.raises(ValueError, match="tries must be a positive integer"):
+        board_build.build_until_met("colorlight-5a-75b", tries=0)
 
 
 def test_programmer_missing_says_how_to_install_it(monkeypatch, tmp_path):
