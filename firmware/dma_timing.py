@@ -54,6 +54,12 @@ WRITE_BACK_DESCRIPTORS = 8
 PREFETCH_DESCRIPTORS = 32
 
 
+def _fetch_batch(fetch, tail, count):
+    """Descriptors a queue fetches next, as its gateware does: from ``fetch`` up to the tail,
+    not across the ring's end, at most :data:`FETCH_DESCRIPTORS`."""
+    return min((tail - fetch) % count, count - fetch, FETCH_DESCRIPTORS)
+
+
 class _Client:
     def __init__(self):
         self.cmd = None            # (kind, beats) offered to the arbiter (cmd.valid)
@@ -129,8 +135,8 @@ class _RxQueue(_Client):
         self.left = 0
         self.draining = 0          # words of a missed frame still to pop
         self.missed = None         # a missed frame's token, to report
-        self.run = 0               # registered: the batch of the ring of the cycle before
-        self.batch = 0             # registered: the run of the cycle before
+        self.run = 0               # registered: the fetch batch the ring allowed a cycle before
+        self.batch = 0             # registered: ``run`` of the cycle before
         self.fetch_ready = False   # registered: from the batch of the cycle before
         self.free = 0              # registered: free descriptors in the cycle before
 
@@ -142,8 +148,7 @@ class _RxQueue(_Client):
         batch, fetch_ready, free = self.batch, self.fetch_ready, self.free
         self.fetch_ready = batch != 0
         self.batch = self.run
-        self.run = min((self.tail - self.fetch) % self.count, self.count - self.fetch,
-                       FETCH_DESCRIPTORS)
+        self.run = _fetch_batch(self.fetch, self.tail, self.count)
         self.free = (self.tail - self.head) % self.count
         new_cmd = None
         if idle_bus and fetch_ready:
@@ -237,8 +242,7 @@ class _TxQueue(_Client):
         # registered figures of this cycle (computed from the previous one's state)
         fetch_ready, batch = self.fetch_ready, self.batch
         data_ready, beats, burst, ends = self.data_ready, self.beats, self.burst, self.ends
-        available = (self.tail - self.fetch) % self.count
-        batch_now = min(available, self.count - self.fetch, FETCH_DESCRIPTORS)
+        batch_now = _fetch_batch(self.fetch, self.tail, self.count)
         # the walker (write-back runs)
         walker_busy = self.walk != 0
         walk_blocked = False

@@ -205,11 +205,11 @@ class TxQueue(wiring.Component):
         cmd_len = descriptor.cmd_type_len
         new_bytes = Signal.like(scan_bytes)
         m.d.comb += new_bytes.eq(scan_bytes + cmd_len.length)
-        # The checks, into registers in the cycle after the descriptor is assembled (its
-        # words come from a block RAM, whose output is slow): the scan takes a descriptor
-        # one cycle after it is valid, and its decision starts from flip-flops. The scan
-        # state cannot change in between (only a take changes it). The window is the one set
-        # when the descriptor was checked.
+        # The checks, into registers in the cycle after the descriptor is assembled (the
+        # window check alone is a 64-bit sum and three wide compares): the scan takes a
+        # descriptor one cycle after it is valid, and its decision starts from flip-flops.
+        # The scan state cannot change in between (only a take changes it). The window is
+        # the one set when the descriptor was checked.
         refused_type = Signal()
         refused_length = Signal()
         refused_window = Signal()
@@ -335,10 +335,10 @@ class TxQueue(wiring.Component):
         walk_mask = Signal(MAX_FRAME_DESCRIPTORS)
         walk_index = Signal(INDEX_WIDTH)
         threshold = Signal(range(WRITE_BACK_DESCRIPTORS + 1), init=1)
-        # ``walker_busy`` (walk_mask != 0), ``run_end`` (run_first + run_count) and the
-        # threshold (from TXDCTL.WTHRESH, a cycle late) in registers of their own, so that
-        # the flush decision starts from flip-flops
-        # (and whether ``walk_index`` is at ``run_end``, from their next values)
+        # ``walker_busy`` (walk_mask != 0), ``run_end`` (run_first + run_count), whether
+        # ``walk_index`` is at ``run_end`` (from their next values) and the threshold (from
+        # TXDCTL.WTHRESH, a cycle late) in registers of their own, so that the flush
+        # decision starts from flip-flops
         run_end = Signal(INDEX_WIDTH + 1)
         walk_index_next = Signal.like(walk_index)
         run_end_next = Signal.like(run_end)
