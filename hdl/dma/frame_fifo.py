@@ -1,9 +1,13 @@
 """A store-and-forward frame FIFO: whole frames in, whole frames out, aborted frames undone."""
 
+from types import SimpleNamespace as _Port
+
 from amaranth import *
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.memory import Memory
 from amaranth.lib.wiring import In, Out
+
+from ..output_registered_memory import OutputRegisteredMemory
 
 
 __all__ = ["FrameFIFO", "FabricOutputFIFO", "frame_word_layout"]
@@ -39,12 +43,15 @@ class FrameFIFO(wiring.Component):
     frames : int
         Committed frames whose lengths can wait at once.
     output_register : bool
-        Put ``r_stream``'s word in a fabric register, filled from the block RAM's read port
-        (the RAM always reads the word next in line), rather than straight from the read port:
-        a block RAM's output is slow (ECP5: 5.8 ns clock to output), and with it whatever
-        reads ``r_stream`` starts from a flip-flop. A frame's first word is then at the output
-        a cycle later after its commit (three cycles rather than two); words still leave one
-        a cycle.
+        Put ``r_stream``'s word in a register filled from the block RAM's read stage (the RAM
+        always reads the word next in line), rather than straight from the read port: a block
+        RAM's output is slow (ECP5: 5.8 ns clock to output), and with it whatever reads
+        ``r_stream`` starts from a flip-flop. The register is the RAM's own output register on
+        ECP5 (:class:`~slique.hdl.output_registered_memory.OutputRegisteredMemory`: 0.9 ns
+        clock to output, no route from the RAM's column to a fabric register before it), a
+        fabric register elsewhere, cycle for cycle the same. A frame's first word is then at
+        the output a cycle later after its commit (three cycles rather than two); words still
+        leave one a cycle.
 
     Attributes
     ----------
@@ -86,11 +93,19 @@ class FrameFIFO(wiring.Component):
 
         m.submodules.lengths = lengths = FabricOutputFIFO(
             width=len(self.length_stream.payload), depth=self._frames)
-        m.submodules.memory = memory = Memory(
-            shape=data.StructLayout({"data": self._data_width, "last": 1}), depth=depth,
-            init=[])
-        write_port = memory.write_port()
-        read_port = memory.read_port()
+        word_layout = data.StructLayout({"data": self._data_width, "last": 1})
+        if self._output_register:
+            # the RAM's read stage is the read port; its output register r_stream's word
+            m.submodules.memory = memory = OutputRegisteredMemory(width=word_layout.size,
+                                                                  depth=depth)
+            write_port = _Port(addr=memory.w_addr, data=word_layout(memory.w_data),
+                               en=memory.w_en)
+            read_port = _Port(addr=memory.r_addr, data=word_layout(memory.r_data))
+            m.d.comb += memory.r_en.eq(1)
+        else:
+            m.submodules.memory = memory = Memory(shape=word_layout, depth=depth, init=[])
+            write_port = memory.write_port()
+            read_port = memory.read_port()
 
         write = Signal(pointer_width)       # next word written
         committed = Signal(pointer_width)   # end of the last committed frame
@@ -145,9 +160,11 @@ class FrameFIFO(wiring.Component):
                                      read != committed))]
         if self._output_register:
             # the output register takes the word at the read port when it is empty or left
-            m.d.comb += taken.eq(available & (~self.r_stream.valid | popped))
+            m.d.comb += [taken.eq(available & (~self.r_stream.valid | popped)),
+                         memory.r_out_en.eq(taken),
+                         self.r_stream.payload.eq(read_port.data)]
             with m.If(taken):
-                m.d.sync += [self.r_stream.valid.eq(1), self.r_stream.payload.eq(read_port.data)]
+                m.d.sync += self.r_stream.valid.eq(1)
             with m.Elif(popped):
                 m.d.sync += self.r_stream.valid.eq(0)
         else:
@@ -161,8 +178,12 @@ class FabricOutputFIFO(Elaboratable):
     word written is readable two cycles later; ``w_rdy`` while fewer than ``depth - 1`` words
     wait behind the output), with ``r_data`` from a fabric register rather than from the block
     RAM's read port: the RAM (``depth - 1`` words) always reads the word next in line, and the
-    output register takes it when it moves up. A block RAM's output is slow (ECP5: 5.6 ns
-    clock to output); whatever reads ``r_data`` now starts from a flip-flop.
+    output register takes it when it moves up. A block RAM's output is slow (ECP5: 5.8 ns
+    clock to output); whatever reads ``r_data`` now starts from a flip-flop. With a block RAM
+    the output register is the RAM's own on ECP5
+    (:class:`~slique.hdl.output_registered_memory.OutputRegisteredMemory`, transparent: a word
+    written into the empty RAM is written through its read port), so that nothing but a
+    flip-flop lies between the RAM and ``r_data``.
 
     Parameters
     ----------
@@ -199,11 +220,18 @@ class FabricOutputFIFO(Elaboratable):
         def following(pointer):
             return Mux(pointer == inner_depth - 1, 0, pointer + 1)
 
-        storage = m.submodules.storage = Memory(shape=self.width, depth=inner_depth, init=[],
-                                                attrs=self._attrs)
-        w_port = storage.write_port()
         # transparent: a word written at the address next in line is read in the same cycle
-        r_port = storage.read_port(transparent_for=(w_port,))
+        if self._attrs is None:
+            storage = m.submodules.storage = OutputRegisteredMemory(
+                width=self.width, depth=inner_depth, transparent=True)
+            w_port = _Port(addr=storage.w_addr, data=storage.w_data, en=storage.w_en)
+            r_port = _Port(addr=storage.r_addr, data=storage.r_data)
+            m.d.comb += storage.r_en.eq(1)
+        else:
+            storage = m.submodules.storage = Memory(shape=self.width, depth=inner_depth,
+                                                    init=[], attrs=self._attrs)
+            w_port = storage.write_port()
+            r_port = storage.read_port(transparent_for=(w_port,))
         do_write = Signal()
         do_inner_read = Signal()
         m.d.comb += [
@@ -223,8 +251,14 @@ class FabricOutputFIFO(Elaboratable):
             m.d.sync += inner_level.eq(inner_level + 1)
         with m.If(do_inner_read & ~do_write):
             m.d.sync += inner_level.eq(inner_level - 1)
+        if self._attrs is None:
+            # the RAM's output register is r_data
+            m.d.comb += [storage.r_out_en.eq(do_inner_read), self.r_data.eq(r_port.data)]
+        else:
+            with m.If(do_inner_read):
+                m.d.sync += self.r_data.eq(r_port.data)
         with m.If(do_inner_read):
-            m.d.sync += [self.r_rdy.eq(1), self.r_data.eq(r_port.data)]
+            m.d.sync += self.r_rdy.eq(1)
         with m.Elif(self.r_en):
             m.d.sync += self.r_rdy.eq(0)
         return m
