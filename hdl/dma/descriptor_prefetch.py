@@ -73,20 +73,22 @@ class DescriptorPrefetch(wiring.Component):
         ]
 
         assembled = Signal(range(words_per_descriptor + 1))   # words in ``descriptor``
-        m.d.comb += self.valid.eq(assembled == words_per_descriptor)
+        # valid == (assembled == words_per_descriptor), a register set beside assembled (the
+        # queue's take and the FIFO's read follow it)
         popped = Signal()                     # a descriptor's last word leaves the FIFO
         m.d.comb += popped.eq(words.r_en & (assembled == words_per_descriptor - 1))
         with m.If(self.flush):
             m.d.comb += words.r_en.eq(1)
-            m.d.sync += [assembled.eq(0), self.credit.eq(self._descriptors)]
+            m.d.sync += [assembled.eq(0), self.valid.eq(0), self.credit.eq(self._descriptors)]
         with m.Else():
             with m.If(self.take):
-                m.d.sync += assembled.eq(0)
+                m.d.sync += [assembled.eq(0), self.valid.eq(0)]
             with m.Elif(~self.valid & words.r_rdy):
                 m.d.comb += words.r_en.eq(1)
                 m.d.sync += [
                     self.descriptor.eq(Cat(self.descriptor[width:], words.r_data[:width])),
                     assembled.eq(assembled + 1),
+                    self.valid.eq(assembled == words_per_descriptor - 1),
                     self.err.eq(Mux(assembled == 0, 0, self.err) | words.r_data[width]),
                 ]
             m.d.sync += self.credit.eq(self.credit + popped - self.reserve)

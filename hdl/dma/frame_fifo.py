@@ -216,6 +216,10 @@ class FabricOutputFIFO(Elaboratable):
         produce = Signal(range(inner_depth))
         consume = Signal(range(inner_depth))
         next_consume = Signal.like(consume)
+        # following(consume) and inner_level != 0 as registers, set beside what they follow
+        # (a read's choices start from flip-flops: the reader's r_en only chooses)
+        consume_after = Signal.like(consume, init=0 if inner_depth == 1 else 1)
+        inner_any = Signal()
 
         def following(pointer):
             return Mux(pointer == inner_depth - 1, 0, pointer + 1)
@@ -237,20 +241,22 @@ class FabricOutputFIFO(Elaboratable):
         m.d.comb += [
             self.w_rdy.eq(inner_level != inner_depth),
             do_write.eq(self.w_en & self.w_rdy),
-            do_inner_read.eq((inner_level != 0) & (~self.r_rdy | self.r_en)),
+            do_inner_read.eq(inner_any & (~self.r_rdy | self.r_en)),
             w_port.addr.eq(produce),
             w_port.data.eq(self.w_data),
             w_port.en.eq(do_write),
-            next_consume.eq(Mux(do_inner_read, following(consume), consume)),
+            next_consume.eq(Mux(do_inner_read, consume_after, consume)),
             r_port.addr.eq(next_consume),
         ]
-        m.d.sync += consume.eq(next_consume)
+        m.d.sync += [consume.eq(next_consume),
+                     consume_after.eq(Mux(do_inner_read, following(consume_after),
+                                          consume_after))]
         with m.If(do_write):
             m.d.sync += produce.eq(following(produce))
         with m.If(do_write & ~do_inner_read):
-            m.d.sync += inner_level.eq(inner_level + 1)
+            m.d.sync += [inner_level.eq(inner_level + 1), inner_any.eq(1)]
         with m.If(do_inner_read & ~do_write):
-            m.d.sync += inner_level.eq(inner_level - 1)
+            m.d.sync += [inner_level.eq(inner_level - 1), inner_any.eq(inner_level != 1)]
         if self._attrs is None:
             # the RAM's output register is r_data
             m.d.comb += [storage.r_out_en.eq(do_inner_read), self.r_data.eq(r_port.data)]

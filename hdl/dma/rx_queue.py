@@ -41,6 +41,16 @@ def _min(a, b):
     return Mux(a < b, a, b)
 
 
+def fits_buffer(length, buffer_units):
+    """``length <= buffer_units * SRRCTL_BSIZEPKT_UNIT`` without the wide compare: the whole
+    units of ``length`` below ``buffer_units``, or equal to it with nothing beyond (a compare
+    of a few bits and a zero test, beside each other: shallow enough to follow a block RAM's
+    output into the FSM's next state)."""
+    unit_bits = SRRCTL_BSIZEPKT_UNIT.bit_length() - 1
+    units = length[unit_bits:]
+    return (units < buffer_units) | ((units == buffer_units) & (length[:unit_bits] == 0))
+
+
 class RxQueue(wiring.Component):
     """One RX queue: frames from the RX stream into the buffers of the i225 advanced RX ring.
 
@@ -81,7 +91,11 @@ class RxQueue(wiring.Component):
     - *Descriptor*: the assembled descriptor's buffer is checked in the two cycles after it
       is assembled (its end, then the window's compares); the FSM takes it with the verdict.
     - *Frame*: the free descriptors (head up to the tail) are registered: a frame is admitted
-      on the count of the cycle before. The head after the frame is computed ahead.
+      on the count of the cycle before; a frame of several buffers on a compare registered
+      after its count of descriptors is settled (state ``ADMIT``, a cycle after ``SIZE``).
+      Whether a frame fits one buffer comes from a few bits of its length against
+      SRRCTL.BSIZEPKT (:func:`fits_buffer`, no wide compare after the length FIFO's block
+      RAM). The head after the frame is computed ahead.
     - *Bursts*: a data burst's beats and bytes are registered from ``buffer_left`` (and set
       beside it on the way to DATA, from ``left`` and a registered ``left <= buffer size``); a
       write-back run's address and length from ``wb_index`` / ``wb_slot`` (set when the frame
@@ -98,8 +112,10 @@ class RxQueue(wiring.Component):
     Against the unregistered design, a bus command goes out at the same cycle but for the
     fetch (three cycles later after a change of the tail), a frame's first word is ready a
     cycle later (never the limit: the FSM takes three cycles to reach its first burst), a
-    descriptor is usable two cycles after it is assembled, and a frame meets the free count
-    of the cycle before. :class:`~slique.firmware.dma_timing.DmaTiming` follows.
+    descriptor is usable two cycles after it is assembled, a frame meets the free count
+    of the cycle before, and a frame of several buffers takes a cycle more to be admitted.
+    :class:`~slique.firmware.dma_timing.DmaTiming` follows (it has no frames of several
+    buffers).
 
     Parameters
     ----------
@@ -171,6 +187,7 @@ class RxQueue(wiring.Component):
         count = Signal(INDEX_WIDTH + 1)
         last_index = Signal(INDEX_WIDTH)      # count - 1
         buffer_bytes = Signal(17)             # SRRCTL.BSIZEPKT * 1024, latched
+        buffer_units = Signal(7)              # SRRCTL.BSIZEPKT, latched
         fetch = Signal(INDEX_WIDTH)
         head = Signal(INDEX_WIDTH)
         enable_seen = Signal()
@@ -334,6 +351,10 @@ class RxQueue(wiring.Component):
         # before a frame is looked at)
         free_descriptors = Signal(INDEX_WIDTH + 1)
         m.d.sync += free_descriptors.eq(ring_distance(head, cfg.tail, count))
+        # a frame of several buffers: fewer free descriptors than it needs, a cycle behind
+        # (its own state, ADMIT, after SIZE: the compare's carry chain ends in a flip-flop)
+        short_of_descriptors = Signal()
+        m.d.sync += short_of_descriptors.eq(free_descriptors < needed)
         # the head past this frame's descriptors, registered in two steps (the room to the
         # ring's end, then ring_next): head and needed are settled long before a delivery
         head_room = Signal(INDEX_WIDTH + 1)
@@ -467,15 +488,15 @@ class RxQueue(wiring.Component):
                                  covered.eq(buffer_bytes), used.eq(0), used_all.eq(0),
                                  wb_all.eq(0), last_popped.eq(0),
                                  left.eq(meta_out.length),
-                                 left_fits.eq(meta_out.length <= buffer_bytes),
+                                 left_fits.eq(fits_buffer(meta_out.length, buffer_units)),
                                  frame_error.eq(0), wb_index.eq(0), wb_slot.eq(head),
                                  wb_bytes_left.eq(meta_out.length),
-                                 wb_fits.eq(meta_out.length <= buffer_bytes)]
+                                 wb_fits.eq(fits_buffer(meta_out.length, buffer_units))]
                     with m.If(~self.running | stopping):
                         m.d.comb += ring_dropped.eq(1)
                         m.d.sync += draining.eq(1)
                         m.next = "FINISH"
-                    with m.Elif(meta_out.length <= buffer_bytes):
+                    with m.Elif(fits_buffer(meta_out.length, buffer_units)):
                         # one buffer: no need to count them
                         with m.If(free_descriptors == 0):
                             m.d.comb += ring_missed.eq(1)
@@ -489,7 +510,12 @@ class RxQueue(wiring.Component):
                 # descriptors needed: buffers of buffer_bytes until the frame is covered
                 with m.If(covered < frame_length):
                     m.d.sync += [covered.eq(covered + buffer_bytes), needed.eq(needed + 1)]
-                with m.Elif(free_descriptors < needed):
+                with m.Else():
+                    m.next = "ADMIT"
+            with m.State("ADMIT"):
+                # needed is settled since the cycle before: short_of_descriptors (registered
+                # then) compares it with the free descriptors of that cycle
+                with m.If(short_of_descriptors):
                     m.d.comb += ring_missed.eq(1)
                     m.d.sync += draining.eq(1)
                     m.next = "FINISH"
@@ -661,6 +687,7 @@ class RxQueue(wiring.Component):
                         count.eq(start_count),
                         last_index.eq(start_count - 1),
                         buffer_bytes.eq(self.buffer_size * SRRCTL_BSIZEPKT_UNIT),
+                        buffer_units.eq(self.buffer_size),
                         head.eq(cfg.head),
                         fetch.eq(cfg.head),
                         stopping.eq(0),
