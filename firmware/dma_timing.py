@@ -14,10 +14,11 @@ FIFO, descriptor, data bursts, write-back; descriptor fetches first, decided thr
 behind the ring: its distances registered, then the batch, then whether it goes; a frame
 admitted on the free descriptors of the cycle before), each
 :class:`~slique.hdl.dma.tx_queue.TxQueue` (completions seen a cycle late, registered fetch
-decision, descriptor assembly, checks registered a cycle before the scan, reader, registered
-burst figures, write-back runs of up to 8 descriptors flushed when nothing else is pending,
-landing FIFO, skid buffer, packer and store-and-forward FIFO with its output register) and the
-engine's TX mux (frame by frame, its grant moving on every idle cycle).
+decision, each command chosen a cycle before it goes out, descriptor assembly, checks
+registered a cycle before the scan, reader, registered burst figures, write-back runs of up to 8
+descriptors flushed when nothing else is pending, landing FIFO, skid buffer, packer and
+store-and-forward FIFO with its output register) and the engine's TX mux (frame by frame, its
+grant moving on every idle cycle).
 
 What it leaves out, because the firmware's traffic never gets there: errors and stops,
 frames of more than one RX buffer or TX descriptor, full FIFOs, and descriptor rings that run
@@ -223,6 +224,8 @@ class _TxQueue(_Client):
         self.current = None
         self.left = 0
         self.last_issued = False
+        self.chosen = None         # registered: the command chosen for the next cycle
+        self.chosen_batch = 0
         self.data_ready = False    # registered burst figures
         self.beats = 0
         self.burst = 0
@@ -275,17 +278,24 @@ class _TxQueue(_Client):
                 and self.buffers.head(cycle) is not None):
             popped = self.buffers.pop(cycle)
             frame_taken = True
-        # the command
+        # the command chosen the cycle before goes out; a new one is chosen on an idle bus
         new_cmd = None
         issued_data = False
-        if idle_bus:
+        chosen, self.chosen = self.chosen, None
+        if chosen == "fetch":
+            new_cmd = ("fetch", self.chosen_batch * t.words_per_descriptor, self.chosen_batch)
+        elif chosen == "write_back":
+            new_cmd = ("write_back", self.run_count * t.words_per_descriptor, 0)
+        elif chosen == "data":
+            new_cmd = ("data", beats, 0)
+            issued_data = True
+        if idle_bus and chosen is None:
             if fetch_ready:
-                new_cmd = ("fetch", batch * t.words_per_descriptor, batch)
+                self.chosen, self.chosen_batch = "fetch", batch
             elif flush_ready:
-                new_cmd = ("write_back", self.run_count * t.words_per_descriptor, 0)
+                self.chosen = "write_back"
             elif data_ready:
-                new_cmd = ("data", beats, 0)
-                issued_data = True
+                self.chosen = "data"
         # completions
         frame_done = False
         if done == "data":
@@ -303,8 +313,8 @@ class _TxQueue(_Client):
         burst_now = min(left, beats_now * t.lanes)
         self.beats, self.burst, self.ends = beats_now, burst_now, burst_now == left
         if new_cmd is not None and new_cmd[0] == "fetch":
-            self.fetch = (self.fetch + batch) % self.count
-            for _ in range(batch):
+            self.fetch = (self.fetch + self.chosen_batch) % self.count
+            for _ in range(self.chosen_batch):
                 self.descriptors.append(self.posted.popleft())
         if new_cmd is not None and new_cmd[0] == "write_back":
             self.run_count = 0

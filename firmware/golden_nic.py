@@ -28,7 +28,8 @@ that connect the pipeline to the host are modelled at the same one-beat-per-cycl
   beat leaves, and the driver reclaims its descriptor (``igc_clean_tx_irq``);
 - the driver's **DMA register writes** (TDT, RDT) are posted, as CocotbNIC posts them: each
   takes :data:`REGISTER_WRITE_CYCLES` on the register bus after the ones before it; a register
-  read lets them all through first. The driver's set-up is done before the first cycle, with
+  read lets them all through first. The driver cleans the RX rings after each clock edge
+  (the RDT writes of the buffers it recycles are posted in the new cycle), as on CocotbNIC. The driver's set-up is done before the first cycle, with
   every RX ring's descriptors prefetched (CocotbNIC waits for the engine to settle);
 - **configuration writes** (RETA, flow table, admission) are posted in order and take effect
   one per cycle; each completes in the cycle its value is in the register.
@@ -99,9 +100,6 @@ def steer_latency(pipeline):
 #: Cycles a register write takes on the gateware's register bus (Wishbone classic: request,
 #: acknowledge); posted writes go one after the other.
 REGISTER_WRITE_CYCLES = 2
-
-#: Cycles from the end of a register write to the cycle its value is in the register.
-REGISTER_WRITE_EFFECT = 1
 
 
 class _PostedBackend(ModelBackend):
@@ -215,8 +213,7 @@ class GoldenNIC(NICOps):
             return
         start = max(self.cycle, self._write_free)
         self._write_free = start + REGISTER_WRITE_CYCLES
-        effect = REGISTER_WRITE_EFFECT if self._tails.get(offset, ("",))[0] == "rx" else 0
-        self._posted_writes.append((self._write_free + effect, offset, value))
+        self._posted_writes.append((self._write_free, offset, value))
 
     def _apply_writes(self, cycle):
         """The posted writes that take effect by ``cycle`` (all of them: None) reach the
@@ -297,8 +294,10 @@ class GoldenNIC(NICOps):
                 self.dma_missed += 1            # no free RX descriptor: dropped, as i225
             else:
                 self._sent(queue, token)
-        self._clean_rx()
+        # the driver cleans after the clock edge, as on CocotbNIC: the RDT writes of the
+        # buffers it recycles are posted in the new cycle
         self.cycle += 1
+        self._clean_rx()
         if written is not None:
             self._completions.append((written, OK))     # in the register from this cycle on
         completions, self._completions = self._completions, []

@@ -65,6 +65,10 @@ class TxQueue(wiring.Component):
        with RS are queued for write-back (DD); consecutive ones are written in one burst of up
        to ``min(WTHRESH, 8)`` descriptors, or at once when the queue has no other work.
 
+    One command is on the bus at a time. Each is chosen (fetch first, then a write-back
+    flush, then a data burst) in the cycle before it goes out, from registered figures, so
+    that the command registers, the reader and the write-back run load from three flip-flops.
+
     Errors (:class:`~slique.hdl.dma.registers.TxQueueError`) follow the register map's
     documentation: the queue stops, ``disable`` clears ENABLE, ``error`` sets the cause bit,
     the head stays at the first descriptor of the unfinished frame.
@@ -397,55 +401,70 @@ class TxQueue(wiring.Component):
         with m.If(bus.write.valid & bus.write.ready):
             m.d.sync += written_beat.eq(written_beat + 1)
 
-        data_issue = Signal()
-        word_address = lambda byte_address: byte_address[word_bits:self._addr_width]
-        with m.If(idle_bus & ~(stopping & draining)):
+        # The command is chosen a cycle before it goes out: the choice (from the registered
+        # readiness above) lands in one of three flip-flops, and the next cycle's command
+        # registers, reader and write-back run load from those alone. Nothing the choice
+        # depends on can change in between (the bus is idle, so no completion arrives, no
+        # command goes out and the walker is not stepping, or the choice is not a flush);
+        # a stop in between cancels a fetch or a data burst, not a flush. A fetch goes out
+        # with the batch it was chosen for.
+        go_fetch = Signal()
+        go_flush = Signal()
+        go_data = Signal()
+        chosen_batch = Signal.like(batch)
+        choosing = Signal()
+        m.d.comb += choosing.eq(idle_bus & ~go_fetch & ~go_flush & ~go_data &
+                                ~(stopping & draining))
+        m.d.sync += [go_fetch.eq(0), go_flush.eq(0), go_data.eq(0)]
+        with m.If(choosing):
             with m.If(fetch_ready & ~stopping):     # (registered: stopping may be newer)
-                m.d.sync += [
-                    cmd.valid.eq(1),
-                    cmd.payload.write.eq(0),
-                    cmd.payload.address.eq(word_address(base + (fetch << 4))),
-                    cmd.payload.beats.eq(batch * words_per_descriptor),
-                    cmd.payload.tag.eq(TAG_FETCH),
-                    fetch.eq(ring_next(fetch, count, batch)),
-                ]
-                m.d.comb += prefetch.reserve.eq(batch)
+                m.d.sync += [go_fetch.eq(1), chosen_batch.eq(batch)]
             with m.Elif(flush_ready):
-                m.d.sync += [
-                    cmd.valid.eq(1),
-                    cmd.payload.write.eq(1),
-                    cmd.payload.address.eq(word_address(base + (run_first << 4))),
-                    cmd.payload.beats.eq(run_count * words_per_descriptor),
-                    cmd.payload.tag.eq(TAG_WRITE_BACK),
-                    writing_beats.eq(run_count * words_per_descriptor),
-                    written_beat.eq(0),
-                    run_count.eq(0),
-                ]
+                m.d.sync += go_flush.eq(1)
             with m.Elif(data_ready & ~stopping):
-                record = record_layout(records.w_data)
-                m.d.comb += [
-                    data_issue.eq(1),
-                    records.w_en.eq(1),
-                    record.lane.eq(lane),
-                    record.count.eq(burst_bytes),
-                    record.beats.eq(beats),
-                    record.last.eq(current.eop & burst_ends_buffer),
-                ]
-                m.d.sync += [
-                    cmd.valid.eq(1),
-                    cmd.payload.write.eq(0),
-                    cmd.payload.address.eq(word_address(current.address)),
-                    cmd.payload.beats.eq(beats),
-                    cmd.payload.tag.eq(TAG_DATA),
-                    current.address.eq(current.address + burst_bytes),
-                    left.eq(left - burst_bytes),
-                    landing_credit.eq(landing_credit - beats +
-                                      (landing.r_rdy & landing.r_en)),
-                ]
-                with m.If(burst_ends_buffer):
-                    m.d.sync += reading.eq(0)
-                    with m.If(current.eop):
-                        m.d.sync += frame_last_issued.eq(1)
+                m.d.sync += go_data.eq(1)
+
+        data_issue = Signal()
+        m.d.comb += data_issue.eq(go_data & ~stopping)
+        def command(*, write, byte_address, beats, tag):
+            return [cmd.valid.eq(1), cmd.payload.write.eq(write),
+                    cmd.payload.address.eq(byte_address[word_bits:self._addr_width]),
+                    cmd.payload.beats.eq(beats), cmd.payload.tag.eq(tag)]
+
+        with m.If(go_fetch & ~stopping):
+            m.d.sync += command(write=0, byte_address=base + (fetch << 4),
+                                beats=chosen_batch * words_per_descriptor, tag=TAG_FETCH)
+            m.d.sync += fetch.eq(ring_next(fetch, count, chosen_batch))
+            m.d.comb += prefetch.reserve.eq(chosen_batch)
+        with m.If(go_flush):
+            m.d.sync += command(write=1, byte_address=base + (run_first << 4),
+                                beats=run_count * words_per_descriptor, tag=TAG_WRITE_BACK)
+            m.d.sync += [
+                writing_beats.eq(run_count * words_per_descriptor),
+                written_beat.eq(0),
+                run_count.eq(0),
+            ]
+        with m.If(data_issue):
+            record = record_layout(records.w_data)
+            m.d.comb += [
+                records.w_en.eq(1),
+                record.lane.eq(lane),
+                record.count.eq(burst_bytes),
+                record.beats.eq(beats),
+                record.last.eq(current.eop & burst_ends_buffer),
+            ]
+            m.d.sync += command(write=0, byte_address=current.address, beats=beats,
+                                tag=TAG_DATA)
+            m.d.sync += [
+                current.address.eq(current.address + burst_bytes),
+                left.eq(left - burst_bytes),
+                landing_credit.eq(landing_credit - beats +
+                                  (landing.r_rdy & landing.r_en)),
+            ]
+            with m.If(burst_ends_buffer):
+                m.d.sync += reading.eq(0)
+                with m.If(current.eop):
+                    m.d.sync += frame_last_issued.eq(1)
         # the landing credit comes back as the unpacker takes words
         with m.If(landing.r_rdy & landing.r_en & ~data_issue):
             m.d.sync += landing_credit.eq(landing_credit + 1)
