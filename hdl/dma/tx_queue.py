@@ -340,20 +340,21 @@ class TxQueue(wiring.Component):
         walk_index = Signal(INDEX_WIDTH)
         threshold = Signal(range(WRITE_BACK_DESCRIPTORS + 1), init=1)
         # ``walker_busy`` (walk_mask != 0), ``run_end`` (run_first + run_count), whether
-        # ``walk_index`` is at ``run_end`` (from their next values) and the threshold (from
-        # TXDCTL.WTHRESH, a cycle late) in registers of their own, so that the flush
-        # decision starts from flip-flops
+        # ``walk_index`` is at ``run_end`` and the threshold (from TXDCTL.WTHRESH, a cycle
+        # late) in registers of their own, so that the flush decision starts from flip-flops.
+        # ``walk_at_end`` needs no compare as the walker steps: a step that appends leaves the
+        # walker at the run's new end unless it wraps (a run never crosses the ring's end),
+        # one that skips leaves it past the end (the walker never falls behind an open run);
+        # only a frame done, moving the walker to ``head``, compares. It is exact whenever a
+        # run is open (``run_count != 0``), the only time ``appendable`` reads it. Whether the
+        # walker wraps comes from ``walk_room`` (``count - walk_index`` while it walks).
         run_end = Signal(INDEX_WIDTH + 1)
-        walk_index_next = Signal.like(walk_index)
-        run_end_next = Signal.like(run_end)
         walk_at_end = Signal(init=1)
-        m.d.sync += [
-            threshold.eq(Mux(cfg.wthresh == 0, 1, _min(cfg.wthresh, WRITE_BACK_DESCRIPTORS))),
-            walk_index.eq(walk_index_next),
-            run_end.eq(run_end_next),
-            walk_at_end.eq(walk_index_next == run_end_next),
-        ]
-        m.d.comb += [walk_index_next.eq(walk_index), run_end_next.eq(run_end)]
+        walk_room = Signal(INDEX_WIDTH + 1)
+        walk_wraps = Signal()
+        m.d.comb += walk_wraps.eq(walk_room == 1)
+        m.d.sync += threshold.eq(Mux(cfg.wthresh == 0, 1,
+                                     _min(cfg.wthresh, WRITE_BACK_DESCRIPTORS)))
         walk_blocked = Signal()
         appendable = Signal()
         m.d.comb += appendable.eq((run_count == 0) |
@@ -361,14 +362,15 @@ class TxQueue(wiring.Component):
         with m.If(walker_busy):
             with m.If(~walk_mask[0] | appendable):
                 m.d.sync += [walk_mask.eq(walk_mask >> 1),
-                             walker_busy.eq(walk_mask[1:] != 0)]
-                m.d.comb += walk_index_next.eq(ring_next(walk_index, count))
+                             walker_busy.eq(walk_mask[1:] != 0),
+                             walk_index.eq(Mux(walk_wraps, 0, walk_index + 1)),
+                             walk_room.eq(Mux(walk_wraps, count, walk_room - 1)),
+                             walk_at_end.eq(walk_mask[0] & ~walk_wraps)]
                 with m.If(walk_mask[0]):
                     with m.If(run_count == 0):
-                        m.d.sync += run_first.eq(walk_index)
-                        m.d.comb += run_end_next.eq(walk_index + 1)
+                        m.d.sync += [run_first.eq(walk_index), run_end.eq(walk_index + 1)]
                     with m.Else():
-                        m.d.comb += run_end_next.eq(run_end + 1)
+                        m.d.sync += run_end.eq(run_end + 1)
                     m.d.sync += run_count.eq(run_count + 1)
             with m.Else():
                 m.d.comb += walk_blocked.eq(1)
@@ -504,8 +506,11 @@ class TxQueue(wiring.Component):
         m.d.sync += head_moved.eq(frame_done)
         m.d.comb += self.head_stb.eq(head_moved)
         with m.If(frame_done):
-            m.d.comb += [self.taken.eq(1), walk_index_next.eq(head)]
+            m.d.comb += self.taken.eq(1)
             m.d.sync += [
+                walk_index.eq(head),
+                walk_room.eq(count - head),
+                walk_at_end.eq(head == run_end),
                 head.eq(end_of_frame),
                 walk_mask.eq(frame_rs),
                 walker_busy.eq(frame_rs != 0),
