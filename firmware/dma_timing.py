@@ -10,9 +10,10 @@ by cycle: the round-robin :class:`~slique.hdl.dma.bus_arbiter.BusArbiter` over t
 (TX queue ``q`` is client ``2q``, RX queue ``q`` client ``2q + 1``), the burst master (a
 command of ``n`` beats fired in cycle ``f`` puts its requests on the bus in ``f + 1 .. f + n``
 and is done in ``f + n + 1``), each :class:`~slique.hdl.dma.rx_queue.RxQueue`'s FSM (frame
-FIFO, descriptor, data bursts, write-back; descriptor fetches first, decided three cycles
-behind the ring: its distances registered, then the batch, then whether it goes; a frame
-admitted on the free descriptors of the cycle before), each
+FIFO, a frame's length three cycles after its commit, descriptor, data bursts, write-back;
+descriptor fetches first, decided three cycles behind the ring: its distances registered,
+then the batch, then whether it goes; a frame admitted on the free descriptors of the cycle
+before), each
 :class:`~slique.hdl.dma.tx_queue.TxQueue` (completions seen a cycle late, registered fetch
 decision, each command chosen a cycle before it goes out, descriptor assembly, checks
 registered a cycle before the scan, reader, registered burst figures, write-back runs of up to 8
@@ -101,14 +102,17 @@ class _Prefetch:
 
 class _Fifo:
     """A ``SyncFIFOBuffered``: an entry written in cycle ``t`` is at the output from
-    ``t + 2``, or the cycle after the entry before it left."""
+    ``t + latency`` (2; 3 behind a register slice), or the cycle after the entry before it
+    left."""
 
-    def __init__(self):
+    def __init__(self, latency=2):
         self.entries = deque()     # [written cycle, item]
         self.last_pop = -10
+        self.latency = latency
 
     def head(self, cycle):
-        if self.entries and max(self.entries[0][0] + 2, self.last_pop + 1) <= cycle:
+        if self.entries and max(self.entries[0][0] + self.latency,
+                                self.last_pop + 1) <= cycle:
             return self.entries[0][1]
         return None
 
@@ -130,7 +134,8 @@ class _RxQueue(_Client):
         self.fetch = 0
         self.prefetched = 0        # descriptors fetched, not yet taken
         self.fetches = deque()     # (done cycle, descriptors) of fetches in flight
-        self.lengths = _Fifo()     # frames in the frame FIFO: (length, token)
+        # frames in the frame FIFO: (length, token), behind its length register
+        self.lengths = _Fifo(latency=3)
         self.state = "IDLE"
         self.frame = None
         self.left = 0

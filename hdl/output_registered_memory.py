@@ -163,7 +163,9 @@ class OutputRegisteredMemory(wiring.Component):
                 "CLKA": ClockSignal(), "CEA": Const(1), "OCEA": Const(1), "RSTA": Const(0),
                 "WEA": self.w_en & ~through, "ADA": address_a, "DIA": data_in,
                 "CLKB": ClockSignal(), "CEB": self.r_en, "OCEB": self.r_out_en,
-                "RSTB": Const(0), "WEB": through, "ADB": address_b, "DIB": data_in,
+                # (port B's data only for a write through it: otherwise a constant, no nets)
+                "RSTB": Const(0), "WEB": through, "ADB": address_b,
+                "DIB": data_in if self._transparent else Const(0, 18),
                 "DOB": out,
             }
             m.submodules[f"block_{block}"] = make(parameters, ports)

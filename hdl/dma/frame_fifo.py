@@ -52,6 +52,12 @@ class FrameFIFO(wiring.Component):
         fabric register elsewhere, cycle for cycle the same. A frame's first word is then at
         the output a cycle later after its commit (three cycles rather than two); words still
         leave one a cycle.
+    length_register : bool
+        Put ``length_stream`` behind a register slice in the fabric (its ``payload`` and
+        ``valid`` flip-flops, filled from the lengths' block RAM): whatever decides on a
+        length starts from a flip-flop near it rather than from the RAM's column. A frame's
+        length is then at the output three cycles after its commit rather than two (when the
+        lengths before it have left); the next length still follows a cycle after a pop.
 
     Attributes
     ----------
@@ -67,10 +73,12 @@ class FrameFIFO(wiring.Component):
         A frame can be committed (room for its length).
     """
 
-    def __init__(self, *, data_width, depth, length_width=16, frames=16, output_register=False):
+    def __init__(self, *, data_width, depth, length_width=16, frames=16, output_register=False,
+                 length_register=False):
         if depth < 2 or depth & (depth - 1):
             raise ValueError(f"depth must be a power of two >= 2, not {depth!r}")
         self._output_register = output_register
+        self._length_register = length_register
         self._data_width = data_width
         self._depth = depth
         self._frames = frames
@@ -151,10 +159,20 @@ class FrameFIFO(wiring.Component):
             # (the sum from the register, the late ``taken`` only choosing)
             next_read.eq(Mux(taken, read + 1, read)),
             read_port.addr.eq(next_read[:-1]),
-            self.length_stream.valid.eq(lengths.r_rdy),
-            self.length_stream.payload.eq(lengths.r_data),
-            lengths.r_en.eq(self.length_stream.ready),
         ]
+        if self._length_register:
+            # the slice takes the next length when it is empty or its length leaves
+            m.d.comb += lengths.r_en.eq(lengths.r_rdy & (~self.length_stream.valid |
+                                                         self.length_stream.ready))
+            with m.If(lengths.r_en):
+                m.d.sync += [self.length_stream.valid.eq(1),
+                             self.length_stream.payload.eq(lengths.r_data)]
+            with m.Elif(self.length_stream.ready):
+                m.d.sync += self.length_stream.valid.eq(0)
+        else:
+            m.d.comb += [self.length_stream.valid.eq(lengths.r_rdy),
+                         self.length_stream.payload.eq(lengths.r_data),
+                         lengths.r_en.eq(self.length_stream.ready)]
         m.d.sync += [read.eq(next_read),
                      available.eq(Mux(taken, (read + 1)[:pointer_width] != committed,
                                      read != committed))]

@@ -5,7 +5,8 @@ from amaranth.lib import data
 
 
 __all__ = ["INDEX_WIDTH", "ring_next", "ring_distance", "ring_run", "window_layout",
-           "inside_window", "buffer_end", "inside_window_to"]
+           "inside_window", "buffer_end", "inside_window_to", "window_compares",
+           "inside_window_from"]
 
 
 #: Bits of a ring index (TDH / TDT / RDH / RDT hold 16).
@@ -62,7 +63,17 @@ def inside_window(window, address, length, addr_width):
 def inside_window_to(window, address, end, addr_width):
     """:func:`inside_window` of ``[address, end)``, with ``end`` (:func:`buffer_end`) computed
     apart, so that the sum and the compares can be in different cycles."""
+    return inside_window_from(window, *window_compares(window, address, end, addr_width))
+
+
+def window_compares(window, address, end, addr_width):
+    """The three compares of :func:`inside_window_to`: ``(end within the master's reach,
+    address >= the window's base, end <= its limit)``, for a caller that registers them
+    before :func:`inside_window_from` combines them."""
     reach = Const(1 << addr_width, 66)
-    within_reach = end <= reach
-    inside = (address >= window.base) & (end <= window.limit)
-    return within_reach & (~window.enable | inside)
+    return end <= reach, address >= window.base, end <= window.limit
+
+
+def inside_window_from(window, within_reach, above_base, below_limit):
+    """:func:`inside_window_to` from its three compares (:func:`window_compares`)."""
+    return within_reach & (~window.enable | (above_base & below_limit))

@@ -12,7 +12,8 @@ from .descriptor_prefetch import DescriptorPrefetch
 from .frame_fifo import FrameFIFO
 from .queue_start import registered_start
 from .registers import MAX_QUEUES, OCTET_INC_WIDTH, RxQueueError
-from .ring import INDEX_WIDTH, buffer_end, inside_window_to, ring_distance, window_layout
+from .ring import (INDEX_WIDTH, buffer_end, inside_window_from, ring_distance,
+                   window_compares, window_layout)
 from .tx_queue import (FETCH_DESCRIPTORS, PREFETCH_DESCRIPTORS, TAG_DATA, TAG_FETCH,
                        TAG_WRITE_BACK, queue_config_layout)
 
@@ -88,8 +89,9 @@ class RxQueue(wiring.Component):
       tail and the credit only grow but by this queue's own fetch, and after one the next
       command waits for its done). Its address and the ring position after it are registered
       beside.
-    - *Descriptor*: the assembled descriptor's buffer is checked in the two cycles after it
-      is assembled (its end, then the window's compares); the FSM takes it with the verdict.
+    - *Descriptor*: the assembled descriptor's buffer is checked in the three cycles after
+      it is assembled (its end and the compare with the window's base, then the end's
+      compares, then the verdict); the FSM takes it with the verdict.
     - *Frame*: the free descriptors (head up to the tail) are registered: a frame is admitted
       on the count of the cycle before; a frame of several buffers on a compare registered
       after its count of descriptors is settled (state ``ADMIT``, a cycle after ``SIZE``).
@@ -112,7 +114,7 @@ class RxQueue(wiring.Component):
     Against the unregistered design, a bus command goes out at the same cycle but for the
     fetch (three cycles later after a change of the tail), a frame's first word is ready a
     cycle later (never the limit: the FSM takes three cycles to reach its first burst), a
-    descriptor is usable two cycles after it is assembled, a frame meets the free count
+    descriptor is usable three cycles after it is assembled, a frame meets the free count
     of the cycle before, and a frame of several buffers takes a cycle more to be admitted.
     :class:`~slique.firmware.dma_timing.DmaTiming` follows (it has no frames of several
     buffers).
@@ -200,7 +202,8 @@ class RxQueue(wiring.Component):
         meta_layout = data.StructLayout({"length": 14, "rss_hash": 32, "rss_type": 4})
         m.submodules.frames = frames = FrameFIFO(data_width=width, depth=self._fifo_words,
                                                  length_width=meta_layout.size,
-                                                 frames=RX_FIFO_FRAMES, output_register=True)
+                                                 frames=RX_FIFO_FRAMES, output_register=True,
+                                                 length_register=True)
         beat = self.rx_stream.payload
         incoming = self.rx_stream.valid
         receiving = Signal()                  # in the middle of a frame
@@ -311,22 +314,31 @@ class RxQueue(wiring.Component):
         descriptor = RxReadDescriptor(prefetch.descriptor)
         assembled_err = prefetch.err
         take = prefetch.take                  # the FSM uses the assembled descriptor
-        # The assembled descriptor's buffer is checked in the two cycles after it is
-        # assembled (it stays until taken): its end first, then the window's compares; the
-        # FSM sees the registered verdict.
+        # The assembled descriptor's buffer is checked in the three cycles after it is
+        # assembled (it stays until taken): its end and the compare with the window's base
+        # first, then the end's compares, then the verdict; the FSM sees it registered.
         staying = Signal()                    # the descriptor is assembled and stays
         m.d.comb += staying.eq(prefetch.valid & ~take & ~prefetch.flush)
         summed = Signal()                     # pkt_end is the assembled descriptor's
+        compared = Signal()                   # the compares are the assembled descriptor's
         checked = Signal()                    # refused is the assembled descriptor's
         pkt_end = Signal(66)
+        misaligned = Signal()
+        within_reach, above_base, below_limit = Signal(), Signal(), Signal()
         refused = Signal()                    # misaligned, or outside the window / reach
+        end_compares = window_compares(self.window, descriptor.pkt_addr, pkt_end,
+                                       self._addr_width)
         m.d.sync += [
             summed.eq(staying),
             pkt_end.eq(buffer_end(descriptor.pkt_addr, buffer_bytes)),
-            checked.eq(staying & summed),
-            refused.eq((descriptor.pkt_addr[:word_bits] != 0) |
-                       ~inside_window_to(self.window, descriptor.pkt_addr, pkt_end,
-                                         self._addr_width)),
+            misaligned.eq(descriptor.pkt_addr[:word_bits] != 0),
+            above_base.eq(end_compares[1]),
+            compared.eq(staying & summed),
+            within_reach.eq(end_compares[0]),
+            below_limit.eq(end_compares[2]),
+            checked.eq(staying & compared),
+            refused.eq(misaligned | ~inside_window_from(self.window, within_reach, above_base,
+                                                        below_limit)),
         ]
         have = Signal()
         m.d.comb += have.eq(prefetch.valid & checked)
@@ -377,6 +389,10 @@ class RxQueue(wiring.Component):
         buffer_done = Signal()                # buffer_left == 0
         wb_index = Signal.like(needed)        # descriptor of the frame being written back
         wb_slot = Signal(INDEX_WIDTH)         # its ring index: ring_next(head, count, wb_index)
+        # needed - wb_index and count - wb_slot, kept beside them (no subtractor before the
+        # run's minimum)
+        wb_remaining = Signal.like(needed)
+        wb_to_end = Signal(INDEX_WIDTH + 1)
         wb_bytes_left = Signal(14)            # frame bytes from wb_index on
         wb_fits = Signal()                    # wb_bytes_left <= buffer_bytes: the EOP one
         write_back = Signal(RxWriteBack)
@@ -418,7 +434,10 @@ class RxQueue(wiring.Component):
                 with m.If(word_in_descriptor == words_per_descriptor - 1):
                     m.d.sync += [wb_index.eq(wb_index + 1),
                                  wb_all.eq(wb_index + 1 == needed),
+                                 wb_remaining.eq(wb_remaining - 1),
                                  wb_slot.eq(Mux(wb_slot == last_index, 0, wb_slot + 1)),
+                                 wb_to_end.eq(Mux(wb_slot == last_index, count,
+                                                  wb_to_end - 1)),
                                  wb_bytes_left.eq(Mux(wb_fits, 0,
                                                       wb_bytes_left - buffer_bytes)),
                                  wb_fits.eq(wb_bytes_left <= (buffer_bytes << 1))]
@@ -447,7 +466,7 @@ class RxQueue(wiring.Component):
         wb_run = Signal(range(MAX_FRAME_BYTES // SRRCTL_BSIZEPKT_UNIT + 2))
         wb_address = Signal(self._addr_width)
         m.d.sync += [
-            wb_run.eq(_min(needed - wb_index, count - wb_slot)),
+            wb_run.eq(_min(wb_remaining, wb_to_end)),
             wb_address.eq(base[:self._addr_width] + (wb_slot << 4)),
         ]
 
@@ -490,6 +509,8 @@ class RxQueue(wiring.Component):
                                  left.eq(meta_out.length),
                                  left_fits.eq(fits_buffer(meta_out.length, buffer_units)),
                                  frame_error.eq(0), wb_index.eq(0), wb_slot.eq(head),
+                                 # (head_room: count - head, settled since the delivery)
+                                 wb_remaining.eq(1), wb_to_end.eq(head_room),
                                  wb_bytes_left.eq(meta_out.length),
                                  wb_fits.eq(fits_buffer(meta_out.length, buffer_units))]
                     with m.If(~self.running | stopping):
@@ -509,7 +530,8 @@ class RxQueue(wiring.Component):
             with m.State("SIZE"):
                 # descriptors needed: buffers of buffer_bytes until the frame is covered
                 with m.If(covered < frame_length):
-                    m.d.sync += [covered.eq(covered + buffer_bytes), needed.eq(needed + 1)]
+                    m.d.sync += [covered.eq(covered + buffer_bytes), needed.eq(needed + 1),
+                                 wb_remaining.eq(wb_remaining + 1)]
                 with m.Else():
                     m.next = "ADMIT"
             with m.State("ADMIT"):
