@@ -260,9 +260,11 @@ class TxQueue(wiring.Component):
         m.submodules.landing = landing = fifo.SyncFIFOBuffered(width=width + 1,
                                                                depth=landing_depth)
         landing_credit = Signal(range(landing_depth + 1), init=landing_depth)
+        # A burst's record: its first lane, its bytes, its words (``last_word``: their number
+        # less one; ``empty``: none, a cut frame's abort), whether it ends the frame.
         record_layout = data.StructLayout({"lane": range(lanes), "count": 16,
-                                           "beats": range(max_beats + 1), "last": 1,
-                                           "abort": 1})
+                                           "last_word": range(max_beats), "empty": 1,
+                                           "last": 1, "abort": 1})
         m.submodules.records = records = fifo.SyncFIFOBuffered(width=record_layout.size,
                                                                depth=8)
         m.d.comb += [
@@ -452,7 +454,7 @@ class TxQueue(wiring.Component):
                 records.w_en.eq(1),
                 record.lane.eq(lane),
                 record.count.eq(burst_bytes),
-                record.beats.eq(beats),
+                record.last_word.eq(beats - 1),
                 record.last.eq(current.eop & burst_ends_buffer),
             ]
             m.d.sync += command(write=0, byte_address=current.address, beats=beats,
@@ -526,7 +528,8 @@ class TxQueue(wiring.Component):
                                            ~frame_done))
         with m.If(cut & records.w_rdy & ~data_issue):
             record = record_layout(records.w_data)
-            m.d.comb += [records.w_en.eq(1), record.last.eq(1), record.abort.eq(1),
+            m.d.comb += [records.w_en.eq(1), record.empty.eq(1), record.last.eq(1),
+                         record.abort.eq(1),
                          self.taken.eq(1), self.discarded.eq(1)]
             m.d.sync += [in_frame.eq(0), reading.eq(0), frame_last_issued.eq(0),
                          frame_descriptors.eq(0), frame_rs.eq(0)]
@@ -597,40 +600,48 @@ class TxQueue(wiring.Component):
         # output and the record arithmetic end here, the packer's shifts start from registers
         m.submodules.packer_skid = packer_skid = SkidBuffer(packer_input_layout(width))
         wiring.connect(m, packer_skid.o_stream, packer.i_stream)
+        # A burst's words are whole: the first takes ``lanes - lane`` bytes unless it is also
+        # the last, the ones between take ``lanes``, the last what is left. So no compare
+        # with the bytes left: ``record_bytes_left`` only loses ``lanes`` per word.
         record = record_layout(records.r_data)
-        word_in_record = Signal(range(max_beats + 1))
-        record_bytes_left = Signal(16)
+        word_in_record = Signal(range(max_beats))
+        first_word = Signal(init=1)           # word_in_record == 0
+        record_bytes_left = Signal(16)        # after the words of the record taken so far
         frame_error = Signal()
         landed_err = landing.r_data[width]
-        first_word = word_in_record == 0
-        this_lane = Mux(first_word, record.lane, 0)
-        bytes_left = Mux(first_word, record.count, record_bytes_left)
-        this_count = Signal(range(lanes + 1))
-        m.d.comb += this_count.eq(_min(bytes_left, lanes - this_lane))
         final_word = Signal()
-        m.d.comb += final_word.eq((record.beats == 0) | (word_in_record == record.beats - 1))
+        m.d.comb += final_word.eq(record.empty | (word_in_record == record.last_word))
+        this_lane = Mux(first_word, record.lane, 0)
+        this_count = Signal(range(lanes + 1))
+        m.d.comb += this_count.eq(Mux(final_word,
+                                      Mux(first_word, record.count, record_bytes_left),
+                                      Mux(first_word, lanes - record.lane, lanes)))
         packer_in = packer_skid.i_stream
         m.d.comb += [
-            packer_in.valid.eq(records.r_rdy & ((record.beats == 0) | landing.r_rdy)),
+            packer_in.valid.eq(records.r_rdy & (record.empty | landing.r_rdy)),
             packer_in.payload.data.eq(landing.r_data[:width]),
             packer_in.payload.lane.eq(this_lane),
-            packer_in.payload.count.eq(Mux(record.beats == 0, 0, this_count)),
+            packer_in.payload.count.eq(Mux(record.empty, 0, this_count)),
             packer_in.payload.last.eq(record.last & final_word),
             packer_in.payload.abort.eq(record.abort | frame_error |
-                                       ((record.beats != 0) & landed_err)),
+                                       (~record.empty & landed_err)),
         ]
         with m.If(packer_in.valid & packer_in.ready):
-            with m.If(record.beats != 0):
+            with m.If(~record.empty):
                 m.d.comb += landing.r_en.eq(1)
+            m.d.sync += first_word.eq(final_word)
             with m.If(final_word):
                 m.d.comb += records.r_en.eq(1)
                 m.d.sync += word_in_record.eq(0)
             with m.Else():
-                m.d.sync += [word_in_record.eq(word_in_record + 1),
-                             record_bytes_left.eq(bytes_left - this_count)]
+                m.d.sync += [
+                    word_in_record.eq(word_in_record + 1),
+                    record_bytes_left.eq(
+                        Mux(first_word, record.count + record.lane, record_bytes_left) - lanes),
+                ]
             with m.If(record.last & final_word):
                 m.d.sync += frame_error.eq(0)
-            with m.Elif((record.beats != 0) & landed_err):
+            with m.Elif(~record.empty & landed_err):
                 m.d.sync += frame_error.eq(1)
 
         # ---- store and forward --------------------------------------------------------------
