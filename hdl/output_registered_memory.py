@@ -68,6 +68,11 @@ class OutputRegisteredMemory(wiring.Component):
         Words.
     transparent : bool
         A read of the address being written gives the new word (see above).
+    collision_input : bool
+        With ``transparent``: the caller says when ``w_addr == r_addr`` on ``collision``
+        (from its own registers), in place of the ECP5 elaboration's compare of the two
+        addresses, which would follow whatever chose ``r_addr`` and ``w_en``. The generic
+        elaboration ignores it (its read port compares); the two differ if it is wrong.
 
     Attributes
     ----------
@@ -81,15 +86,20 @@ class OutputRegisteredMemory(wiring.Component):
         ``r_data`` takes the read stage's word.
     r_data : ``Out(width)``
         The output register.
+    collision : ``In(1)``
+        Only with ``collision_input``: ``w_addr == r_addr`` in this cycle.
     """
 
-    def __init__(self, *, width, depth, transparent=False):
+    def __init__(self, *, width, depth, transparent=False, collision_input=False):
         if depth < 1:
             raise ValueError(f"depth must be at least 1, not {depth!r}")
+        if collision_input and not transparent:
+            raise ValueError("collision_input is for a transparent memory")
         self._width = width
         self._depth = depth
         self._transparent = transparent
-        super().__init__({
+        self._collision_input = collision_input
+        members = {
             "w_addr": In(range(depth)),
             "w_data": In(width),
             "w_en": In(1),
@@ -97,7 +107,10 @@ class OutputRegisteredMemory(wiring.Component):
             "r_en": In(1),
             "r_out_en": In(1),
             "r_data": Out(width),
-        })
+        }
+        if collision_input:
+            members["collision"] = In(1)
+        super().__init__(members)
 
     width = property(lambda self: self._width)
     depth = property(lambda self: self._depth)
@@ -141,7 +154,9 @@ class OutputRegisteredMemory(wiring.Component):
 
         # port B writes (through to its read stage) the word whose address it reads
         through = Signal()
-        if self._transparent:
+        if self._collision_input:
+            m.d.comb += through.eq(self.w_en & self.r_en & self.collision)
+        elif self._transparent:
             m.d.comb += through.eq(self.w_en & self.r_en & (self.w_addr == self.r_addr))
         address_a, address_b = address(self.w_addr), address(self.r_addr)
         make = getattr(platform, "get_dp16kd", None) or _dp16kd_instance

@@ -53,11 +53,13 @@ class FrameFIFO(wiring.Component):
         the output a cycle later after its commit (three cycles rather than two); words still
         leave one a cycle.
     length_register : bool
-        Put ``length_stream`` behind a register slice in the fabric (its ``payload`` and
-        ``valid`` flip-flops, filled from the lengths' block RAM): whatever decides on a
-        length starts from a flip-flop near it rather than from the RAM's column. A frame's
-        length is then at the output three cycles after its commit rather than two (when the
-        lengths before it have left); the next length still follows a cycle after a pop.
+        Put ``length_stream`` behind registers in the fabric (its ``payload`` and ``valid``
+        flip-flops and a spare pair behind them, filled from the lengths' block RAM while
+        either is empty): whatever decides on a length starts from a flip-flop near it rather
+        than from the RAM's column, and the reader's ``ready`` goes no further than these
+        registers. A frame's length is then at the output three cycles after its commit rather
+        than two (when the lengths before it have left); the next length still follows a
+        cycle after a pop.
 
     Attributes
     ----------
@@ -67,8 +69,8 @@ class FrameFIFO(wiring.Component):
     free : ``Out(range(depth + 1))``
         Words that can still be written.
     full : ``Out(1)``
-        ``free == 0``, from an equality of the pointers (no subtractor): for a writer's
-        decision.
+        ``free == 0``, a register (its next value from compares of the pointers beside the
+        push and the pop): for a writer's decision.
     commit_ready : ``Out(1)``
         A frame can be committed (room for its length).
     """
@@ -127,8 +129,6 @@ class FrameFIFO(wiring.Component):
         taken = Signal()                    # the word at the read port leaves the memory
         m.d.comb += [
             self.free.eq(depth - (write - read)),
-            # write - read == depth: the pointers' lower bits equal, their top bits not
-            self.full.eq((write ^ read) == (1 << (pointer_width - 1))),
             self.commit_ready.eq(lengths.w_rdy),
             self.w_stream.ready.eq(Mux(word.last & word.abort, 1,
                                        ~self.full & (~word.last | lengths.w_rdy))),
@@ -140,6 +140,24 @@ class FrameFIFO(wiring.Component):
             lengths.w_data.eq(word.length),
             lengths.w_en.eq(pushed & word.last & ~word.abort),
         ]
+        # full (write - read == depth) as a register, so that the writer's decision and the
+        # RAM's write enable start from a flip-flop: its next value from compares of the
+        # registers (one word short of full; every word committed), beside the push, the
+        # late push and pop only choosing
+        full = Signal()
+        one_short = Signal()
+        all_committed = Signal()
+        word_pushed = Signal()
+        m.d.comb += [
+            one_short.eq((write - read)[:pointer_width] == depth - 1),
+            # (committed - read == depth: the lower bits equal, the top bits not)
+            all_committed.eq((committed ^ read) == (1 << (pointer_width - 1))),
+            word_pushed.eq(pushed & ~(word.last & word.abort)),
+            self.full.eq(full),
+        ]
+        m.d.sync += full.eq(Mux(pushed & word.last & word.abort, all_committed & ~taken,
+                                Mux(word_pushed, Mux(taken, full, one_short),
+                                    full & ~taken)))
         m.d.comb += next_write.eq(write)
         with m.If(pushed):
             with m.If(word.last & word.abort):
@@ -161,14 +179,25 @@ class FrameFIFO(wiring.Component):
             read_port.addr.eq(next_read[:-1]),
         ]
         if self._length_register:
-            # the slice takes the next length when it is empty or its length leaves
-            m.d.comb += lengths.r_en.eq(lengths.r_rdy & (~self.length_stream.valid |
-                                                         self.length_stream.ready))
-            with m.If(lengths.r_en):
-                m.d.sync += [self.length_stream.valid.eq(1),
-                             self.length_stream.payload.eq(lengths.r_data)]
-            with m.Elif(self.length_stream.ready):
-                m.d.sync += self.length_stream.valid.eq(0)
+            # the output register and a second one behind it: the lengths' FIFO is read while
+            # either is empty (from flip-flops only: the reader's ready does not reach the
+            # FIFO and its RAM's address), the output refilled from the second one or the FIFO
+            spare_valid = Signal()
+            spare = Signal.like(self.length_stream.payload)
+            incoming = Signal()
+            m.d.comb += [
+                lengths.r_en.eq(~(self.length_stream.valid & spare_valid)),
+                incoming.eq(lengths.r_rdy & lengths.r_en),
+            ]
+            with m.If(~self.length_stream.valid | self.length_stream.ready):
+                with m.If(spare_valid):
+                    m.d.sync += [self.length_stream.payload.eq(spare),
+                                 spare_valid.eq(incoming), spare.eq(lengths.r_data)]
+                with m.Else():
+                    m.d.sync += [self.length_stream.valid.eq(incoming),
+                                 self.length_stream.payload.eq(lengths.r_data)]
+            with m.Elif(incoming):
+                m.d.sync += [spare_valid.eq(1), spare.eq(lengths.r_data)]
         else:
             m.d.comb += [self.length_stream.valid.eq(lengths.r_rdy),
                          self.length_stream.payload.eq(lengths.r_data),
@@ -238,6 +267,7 @@ class FabricOutputFIFO(Elaboratable):
         # (a read's choices start from flip-flops: the reader's r_en only chooses)
         consume_after = Signal.like(consume, init=0 if inner_depth == 1 else 1)
         inner_any = Signal()
+        inner_one = Signal()                # inner_level == 1, a register likewise
 
         def following(pointer):
             return Mux(pointer == inner_depth - 1, 0, pointer + 1)
@@ -245,7 +275,7 @@ class FabricOutputFIFO(Elaboratable):
         # transparent: a word written at the address next in line is read in the same cycle
         if self._attrs is None:
             storage = m.submodules.storage = OutputRegisteredMemory(
-                width=self.width, depth=inner_depth, transparent=True)
+                width=self.width, depth=inner_depth, transparent=True, collision_input=True)
             w_port = _Port(addr=storage.w_addr, data=storage.w_data, en=storage.w_en)
             r_port = _Port(addr=storage.r_addr, data=storage.r_data)
             m.d.comb += storage.r_en.eq(1)
@@ -272,10 +302,15 @@ class FabricOutputFIFO(Elaboratable):
         with m.If(do_write):
             m.d.sync += produce.eq(following(produce))
         with m.If(do_write & ~do_inner_read):
-            m.d.sync += [inner_level.eq(inner_level + 1), inner_any.eq(1)]
+            m.d.sync += [inner_level.eq(inner_level + 1), inner_any.eq(1),
+                         inner_one.eq(inner_level == 0)]
         with m.If(do_inner_read & ~do_write):
-            m.d.sync += [inner_level.eq(inner_level - 1), inner_any.eq(inner_level != 1)]
+            m.d.sync += [inner_level.eq(inner_level - 1), inner_any.eq(inner_level != 1),
+                         inner_one.eq(inner_level == 2)]
         if self._attrs is None:
+            # the write's address is the one read (r_addr is next_consume) when the RAM is
+            # empty, or holds one word that is read now: the write goes through to the read
+            m.d.comb += storage.collision.eq(Mux(do_inner_read, inner_one, ~inner_any))
             # the RAM's output register is r_data
             m.d.comb += [storage.r_out_en.eq(do_inner_read), self.r_data.eq(r_port.data)]
         else:
