@@ -97,9 +97,10 @@ def steer_latency(pipeline):
     return pipeline.demux.buffer_depth + 32
 
 
-#: Cycles a register write takes on the gateware's register bus (Wishbone classic: request,
-#: acknowledge); posted writes go one after the other.
-REGISTER_WRITE_CYCLES = 2
+#: Cycles a register write takes on the gateware's register bus (Wishbone classic: the
+#: request, registered by the DMA engine's bank, then decoded, then acknowledged); posted writes
+#: go one after the other.
+REGISTER_WRITE_CYCLES = 3
 
 
 class _PostedBackend(ModelBackend):

@@ -35,6 +35,7 @@ class DescriptorPrefetch(wiring.Component):
     fill : ``In(stream.Signature(StructLayout{data, err}, always_ready=True))``
     reserve : ``In(range(descriptors + 1))``
     take, flush : ``In(1)``
+        ``take`` only while ``valid``.
     descriptor : ``Out(128)``
     valid, err, empty : ``Out(1)``
     credit : ``Out(range(descriptors + 1))``
@@ -81,9 +82,11 @@ class DescriptorPrefetch(wiring.Component):
             m.d.comb += words.r_en.eq(1)
             m.d.sync += [assembled.eq(0), self.valid.eq(0), self.credit.eq(self._descriptors)]
         with m.Else():
+            # ``take`` comes only while ``valid``, when no word is read: the read does not
+            # wait for it, so the queue's take decision does not reach ``credit``
             with m.If(self.take):
                 m.d.sync += [assembled.eq(0), self.valid.eq(0)]
-            with m.Elif(~self.valid & words.r_rdy):
+            with m.If(~self.valid & words.r_rdy):
                 m.d.comb += words.r_en.eq(1)
                 m.d.sync += [
                     self.descriptor.eq(Cat(self.descriptor[width:], words.r_data[:width])),

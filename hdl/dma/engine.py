@@ -27,7 +27,8 @@ def _tag_width(queues):
 class DmaEngine(wiring.Component):
     """The i225-compatible descriptor DMA engine (queue pairs at the i225's register offsets).
 
-    Registers (``csr``, a 32-bit Wishbone B4 slave, classic handshake) are
+    Registers (``csr``, a 32-bit Wishbone B4 slave, classic handshake, answered two cycles
+    after a request: the bank registers the request before it decodes it, for Fmax) are
     :func:`~slique.hdl.dma.registers.dma_registers` ``(queues, window=True)``, whose
     documentation is the engine's contract: every bad input and its outcome is there. The
     engine masters host memory through ``host``, a Wishbone B4 *pipelined* bus of
@@ -69,7 +70,7 @@ class DmaEngine(wiring.Component):
         self._addr_width = addr_width
         self._max_beats = max_beats
         self._registers = dma_registers(queues, window=True)
-        self._bank = RegisterBank(self._registers)
+        self._bank = RegisterBank(self._registers, latency=2)
         self._master = WishboneBurstMaster(data_width=data_width, addr_width=addr_width,
                                            max_beats=max_beats, tag_width=_tag_width(queues))
         super().__init__({
