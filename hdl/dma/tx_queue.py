@@ -11,7 +11,7 @@ from .byte_packer import BytePacker, packer_input_layout
 from .descriptors import (DESCRIPTOR_BYTES, DTYP_DATA, MAX_FRAME_BYTES, MAX_FRAME_DESCRIPTORS,
                           TxDataDescriptor, TxWriteBack, pack_descriptor)
 from .descriptor_prefetch import DescriptorPrefetch
-from .frame_fifo import FrameFIFO
+from .frame_fifo import FabricOutputFIFO, FrameFIFO
 from .queue_start import registered_start
 from .registers import OCTET_INC_WIDTH, TxQueueError
 from .ring import INDEX_WIDTH, inside_window, ring_next, ring_run, window_layout
@@ -193,8 +193,8 @@ class TxQueue(wiring.Component):
         descriptor = TxDataDescriptor(prefetch.descriptor)
         entry_layout = data.StructLayout({"address": self._addr_width, "length": 16, "rs": 1,
                                           "eop": 1})
-        m.submodules.buffers = buffers = fifo.SyncFIFOBuffered(
-            width=entry_layout.size, depth=MAX_FRAME_DESCRIPTORS)
+        m.submodules.buffers = buffers = FabricOutputFIFO(
+            width=entry_layout.size, depth=MAX_FRAME_DESCRIPTORS, distributed=True)
         frames_ready = Signal(range(MAX_FRAME_DESCRIPTORS + 1))   # whole checked frames queued
         scan_descriptors = Signal(range(MAX_FRAME_DESCRIPTORS + 1))
         scan_bytes = Signal(range(MAX_FRAME_BYTES + (1 << 16)))
@@ -257,8 +257,8 @@ class TxQueue(wiring.Component):
 
         # ---- read: buffers of checked frames, in bursts --------------------------------------
         landing_depth = 2 * max_beats
-        m.submodules.landing = landing = fifo.SyncFIFOBuffered(width=width + 1,
-                                                               depth=landing_depth)
+        # (SyncFIFOBuffered's timing; its block RAM read through the RAM's output register)
+        m.submodules.landing = landing = FabricOutputFIFO(width=width + 1, depth=landing_depth)
         landing_credit = Signal(range(landing_depth + 1), init=landing_depth)
         # A burst's record: its first lane, its bytes, its words (``last_word``: their number
         # less one; ``empty``: none, a cut frame's abort), whether it ends the frame.
