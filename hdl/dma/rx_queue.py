@@ -490,6 +490,9 @@ class RxQueue(wiring.Component):
                            (batch != 0) & (credit >= batch)),
         ]
         m.d.comb += fetch_go.eq(fetch_ready & ~stopping & ~fetch_failed)
+        # the FSM leaves the bus to a fetch on fetch_ready, the register (fetch_go less the
+        # stop or fetch error of this cycle: the FSM then waits a cycle, and fetch_ready
+        # falls), so that its command choices start from flip-flops
         word_address = lambda byte_address: byte_address[word_bits:self._addr_width]
 
         m.d.comb += frames.length_stream.ready.eq(0)
@@ -581,7 +584,7 @@ class RxQueue(wiring.Component):
                                  frame_error.eq(Mux(stop_error == 0,
                                                     1 << RxQueueError.ABORTED, stop_error))]
                     m.next = "FAIL"
-                with m.Elif(idle_bus & ~fetch_go):
+                with m.Elif(idle_bus & ~fetch_ready):
                     with m.If(buffer_done):
                         m.next = "NEXT"
                     with m.Else():
@@ -617,7 +620,7 @@ class RxQueue(wiring.Component):
                     m.next = "DESCRIPTOR"
             with m.State("WRITE_BACK"):
                 # the frame's descriptors from the head, in one burst (two at the ring's end)
-                with m.If(idle_bus & ~fetch_go & ~wb_writing):
+                with m.If(idle_bus & ~fetch_ready & ~wb_writing):
                     with m.If(wb_all):
                         m.next = "DELIVER"
                     with m.Else():
