@@ -80,8 +80,9 @@ class RxQueue(wiring.Component):
     - *Stream side*: the frame's byte count needs no adder after ``keep`` (the count before
       the last beat is a multiple of the bus width; the count plus a full beat is kept in a
       register), the too-long check is a flag registered with the count, the frame FIFO's
-      ``full`` is an equality of its pointers and its output word is a register
-      (``output_register``).
+      ``full`` is a register and its output word is the block RAM's output register on
+      ECP5 (``output_register``); the frame lengths wait in fabric registers
+      (``length_register``), so the FSM's frame decisions do not start at the RAM.
     - *Fetch*: the distances from ``fetch`` to the tail and to the ring's end are
       registered, then the batch (towards the tail, not across the ring's end, at most
       :data:`FETCH_DESCRIPTORS`), then whether the prefetch has credit for it: a fetch goes
@@ -113,7 +114,8 @@ class RxQueue(wiring.Component):
 
     Against the unregistered design, a bus command goes out at the same cycle but for the
     fetch (three cycles later after a change of the tail), a frame's first word is ready a
-    cycle later (never the limit: the FSM takes three cycles to reach its first burst), a
+    cycle later (never the limit: the FSM takes three cycles to reach its first burst), its
+    length reaches the FSM a cycle later (three cycles after the commit), a
     descriptor is usable three cycles after it is assembled, a frame meets the free count
     of the cycle before, and a frame of several buffers takes a cycle more to be admitted.
     :class:`~slique.firmware.dma_timing.DmaTiming` follows (it has no frames of several
