@@ -522,10 +522,17 @@ class TxQueue(wiring.Component):
                 frame_rs.eq(0),
             ]
 
-        # a frame cut: its records end with abort, it is counted, nothing of it written back
+        # a frame cut: its records end with abort, it is counted, nothing of it written back.
+        # Decided into a register, done in the next cycle (nothing can finish the frame in
+        # between: no data burst goes out while stopping, and none is in flight), so that
+        # the frame's registers load from a flip-flop; a cut that finds the records FIFO full
+        # is asked for again.
+        cut_wanted = Signal()
         cut = Signal()
-        m.d.comb += cut.eq(frame_failed | (stopping & in_frame & ~waiting & ~cmd.valid &
-                                           ~frame_done))
+        cut_failed = Signal()                 # the cut is a data burst's bus error
+        m.d.comb += cut_wanted.eq(frame_failed | (stopping & in_frame & ~waiting & ~cmd.valid &
+                                                  ~frame_done))
+        m.d.sync += [cut.eq(cut_wanted & ~cut), cut_failed.eq(frame_failed)]
         with m.If(cut & records.w_rdy & ~data_issue):
             record = record_layout(records.w_data)
             m.d.comb += [records.w_en.eq(1), record.empty.eq(1), record.last.eq(1),
@@ -533,7 +540,7 @@ class TxQueue(wiring.Component):
                          self.taken.eq(1), self.discarded.eq(1)]
             m.d.sync += [in_frame.eq(0), reading.eq(0), frame_last_issued.eq(0),
                          frame_descriptors.eq(0), frame_rs.eq(0)]
-            with m.If(~frame_failed & (stop_error == 0)):
+            with m.If(~cut_failed & (stop_error == 0)):
                 m.d.sync += stop_error.eq(1 << TxQueueError.ABORTED)
 
         # ---- run / stop ---------------------------------------------------------------------
