@@ -289,13 +289,16 @@ class TxQueue(wiring.Component):
         # A buffer's bytes from ``lane`` on, ``left`` of them: a burst of ``words_needed``
         # words ends the buffer, unless that is more than ``max_beats``; a long burst takes
         # ``max_beats`` words, ``max_beats * lanes - lane`` bytes, and never ends the buffer.
+        # ``words_needed`` (the words the rest of the buffer spans, ``ceil((left + lane) /
+        # lanes)``) is a register of its own, set when a buffer is taken and lowered by
+        # ``max_beats`` with each long burst (whose end is word-aligned): no adder before the
+        # compare.
         lane_now = Signal(word_bits)
         words_needed = Signal(17)
         long_now = Signal()
         beats_now = Signal(range(max_beats + 1))
         m.d.comb += [
             lane_now.eq(current.address[:word_bits]),
-            words_needed.eq((left + (lane_now + lanes - 1)) >> word_bits),
             long_now.eq(words_needed > max_beats),
             beats_now.eq(Mux(long_now, max_beats, words_needed)),
         ]
@@ -325,6 +328,8 @@ class TxQueue(wiring.Component):
                 in_frame.eq(1),
                 current.eq(popped),
                 left.eq(popped.length),
+                words_needed.eq((popped.length + popped.address[:word_bits] + lanes - 1)
+                                >> word_bits),
                 frame_descriptors.eq(frame_descriptors + 1),
                 frame_rs.eq(frame_rs | (popped.rs << frame_descriptors)),
             ]
@@ -462,6 +467,7 @@ class TxQueue(wiring.Component):
             m.d.sync += [
                 current.address.eq(current.address + burst_bytes),
                 left.eq(left - burst_bytes),
+                words_needed.eq(Mux(burst_ends_buffer, 0, words_needed - max_beats)),
                 landing_credit.eq(landing_credit - beats +
                                   (landing.r_rdy & landing.r_en)),
             ]
