@@ -3,17 +3,17 @@
 from amaranth import *
 
 from .registers import TxQueueError
-from .ring import buffer_end, inside_window_to
+from .ring import buffer_end, inside_window_from, window_compares
 
 
 __all__ = ["registered_start"]
 
 
 def registered_start(m, config, enable_seen, running, *, window, addr_width, checks=None):
-    """Start a queue two cycles after ENABLE rises (or, if it rises while the queue is still
-    stopping, as soon as it has stopped), with its configuration checked in the two cycles
-    before, in registers: the ring's end first, then the compares, so that the 64-bit window
-    check does not reach the queue's state.
+    """Start a queue three cycles after ENABLE rises (or, if it rises while the queue is still
+    stopping, as soon as it has stopped), with its configuration checked in the three cycles
+    before, in registers: the ring's end first, then the compares, then their verdict, so that
+    the 64-bit window check does not reach the queue's state.
 
     The checks set the bits that :class:`~slique.hdl.dma.registers.TxQueueError` and
     :class:`~slique.hdl.dma.registers.RxQueueError` share (``RING_LENGTH``: TDLEN / RDLEN zero
@@ -41,14 +41,15 @@ def registered_start(m, config, enable_seen, running, *, window, addr_width, che
         The failed checks (registered).
     """
     start_pending = Signal()
-    start_checked = Signal()                  # start_pending in the cycle before
-    m.d.sync += start_checked.eq(start_pending & config.enable)
+    pending_before = Signal(2)                # start_pending one and two cycles before
+    m.d.sync += pending_before.eq(Cat(start_pending, pending_before[0]) &
+                                  config.enable.replicate(2))
     with m.If(~config.enable):
         m.d.sync += start_pending.eq(0)
     with m.Elif(~enable_seen):
         m.d.sync += start_pending.eq(1)
     start = Signal()
-    m.d.comb += start.eq(~running & config.enable & start_pending & start_checked)
+    m.d.comb += start.eq(~running & config.enable & start_pending & pending_before[1])
     with m.If(start):
         m.d.sync += start_pending.eq(0)
 
@@ -56,13 +57,17 @@ def registered_start(m, config, enable_seen, running, *, window, addr_width, che
     ring_count = ring_bytes >> 4
     ring_end = Signal(66)
     m.d.sync += ring_end.eq(buffer_end(config.base, ring_bytes))
+    within_reach, above_base, below_limit = (Signal(name=name) for name in
+                                             ("within_reach", "above_base", "below_limit"))
+    m.d.sync += Cat(within_reach, above_base, below_limit).eq(
+        Cat(*window_compares(window, config.base, ring_end, addr_width)))
     errors = Signal(7)
     m.d.sync += [
         errors.eq(0),       # driven whole: no bit left to a constant-only process (Icarus)
         errors[TxQueueError.RING_LENGTH].eq((ring_bytes == 0) | (ring_bytes[:7] != 0)),
         errors[TxQueueError.TAIL].eq((config.tail >= ring_count) | (config.head >= ring_count)),
-        errors[TxQueueError.WINDOW].eq(~inside_window_to(window, config.base, ring_end,
-                                                         addr_width)),
+        errors[TxQueueError.WINDOW].eq(~inside_window_from(window, within_reach, above_base,
+                                                           below_limit)),
     ]
     for bit, condition in (checks or {}).items():
         m.d.sync += errors[bit].eq(condition)

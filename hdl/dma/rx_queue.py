@@ -108,8 +108,8 @@ class RxQueue(wiring.Component):
       ``used_all``, ``wb_all``, ``data_active``, ``wb_writing``), and ``idle_bus`` comes
       from a register of the next ``cmd.valid`` / ``waiting`` (with ``cmd.valid`` for a
       command chosen in the cycle before).
-    - *Start / stop*: the configuration is checked in the two cycles before the queue starts
-      (a start takes two cycles after ENABLE); the stop's "nothing in flight" is registered,
+    - *Start / stop*: the configuration is checked in the three cycles before the queue starts
+      (a start takes three cycles after ENABLE); the stop's "nothing in flight" is registered,
       and the prefetch is emptied on a flag registered a cycle ahead.
 
     Against the unregistered design, a bus command goes out at the same cycle but for the
