@@ -6,6 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from .descriptors import DESCRIPTOR_BYTES
 from .frame_fifo import FabricOutputFIFO
+from .ring import buffer_end
 
 
 __all__ = ["DescriptorPrefetch"]
@@ -23,6 +24,11 @@ class DescriptorPrefetch(wiring.Component):
     ``flush`` (with no fetch in flight) empties everything and gives the whole room back;
     ``empty`` says when nothing is left.
 
+    ``buffer_end`` is bytes 0-7 of the descriptor (an address) plus bytes 8-9 (a length),
+    added as the word with bytes 8-9 arrives: a TX data descriptor's buffer end
+    (:func:`~slique.hdl.dma.ring.buffer_end` of ``buffer_addr`` and DTALEN), ready with
+    ``valid``, so that the queue's window check starts from a register.
+
     Parameters
     ----------
     data_width : int
@@ -37,6 +43,7 @@ class DescriptorPrefetch(wiring.Component):
     take, flush : ``In(1)``
         ``take`` only while ``valid``.
     descriptor : ``Out(128)``
+    buffer_end : ``Out(65)``
     valid, err, empty : ``Out(1)``
     credit : ``Out(range(descriptors + 1))``
     """
@@ -51,6 +58,7 @@ class DescriptorPrefetch(wiring.Component):
             "take": In(1),
             "flush": In(1),
             "descriptor": Out(DESCRIPTOR_BYTES * 8),
+            "buffer_end": Out(65),
             "valid": Out(1),
             "err": Out(1),
             "empty": Out(1),
@@ -88,6 +96,11 @@ class DescriptorPrefetch(wiring.Component):
                 m.d.sync += [assembled.eq(0), self.valid.eq(0)]
             with m.If(~self.valid & words.r_rdy):
                 m.d.comb += words.r_en.eq(1)
+                # the words enter at the top: when bytes 8-9 arrive, bytes 0-7 are the
+                # descriptor's upper half
+                with m.If(assembled == 8 // (width // 8)):
+                    m.d.sync += self.buffer_end.eq(
+                        buffer_end(self.descriptor[64:128], words.r_data[:16]))
                 m.d.sync += [
                     self.descriptor.eq(Cat(self.descriptor[width:], words.r_data[:width])),
                     assembled.eq(assembled + 1),

@@ -14,7 +14,7 @@ from .descriptor_prefetch import DescriptorPrefetch
 from .frame_fifo import FabricOutputFIFO, FrameFIFO
 from .queue_start import registered_start
 from .registers import OCTET_INC_WIDTH, TxQueueError
-from .ring import INDEX_WIDTH, inside_window, ring_next, ring_run, window_layout
+from .ring import INDEX_WIDTH, inside_window_to, ring_next, ring_run, window_layout
 
 
 __all__ = ["TxQueue", "TAG_FETCH", "TAG_DATA", "TAG_WRITE_BACK", "FETCH_DESCRIPTORS",
@@ -210,7 +210,8 @@ class TxQueue(wiring.Component):
         new_bytes = Signal.like(scan_bytes)
         m.d.comb += new_bytes.eq(scan_bytes + cmd_len.length)
         # The checks, into registers in the cycle after the descriptor is assembled (the
-        # window check alone is a 64-bit sum and three wide compares): the scan takes a
+        # window check alone is three 66-bit compares, with the buffer's end summed by the
+        # prefetch as the descriptor was assembled): the scan takes a
         # descriptor one cycle after it is valid, and its decision starts from flip-flops.
         # The scan state cannot change in between (only a take changes it). The window is
         # the one set when the descriptor was checked.
@@ -226,8 +227,8 @@ class TxQueue(wiring.Component):
                 refused_length.eq(
                     (cmd_len.length == 0) | (new_bytes > MAX_FRAME_BYTES) |
                     ((scan_descriptors == MAX_FRAME_DESCRIPTORS - 1) & ~cmd_len.eop)),
-                refused_window.eq(~inside_window(self.window, descriptor.buffer_addr,
-                                                 cmd_len.length, self._addr_width)),
+                refused_window.eq(~inside_window_to(self.window, descriptor.buffer_addr,
+                                                    prefetch.buffer_end, self._addr_width)),
             ]
         entry = Signal(entry_layout)
         m.d.comb += [
