@@ -134,8 +134,9 @@ class _RxQueue(_Client):
         self.fetch = 0
         self.prefetched = 0        # descriptors fetched, not yet taken
         self.fetches = deque()     # (done cycle, descriptors) of fetches in flight
-        # frames in the frame FIFO: (length, token), behind its length register
-        self.lengths = _Fifo(latency=3)
+        # frames in the frame FIFO: (length, token), behind the engine's register before the
+        # queue and the FIFO's length register
+        self.lengths = _Fifo(latency=4)
         self.state = "IDLE"
         self.frame = None
         self.left = 0

@@ -230,7 +230,7 @@ class DmaEngine(wiring.Component):
 
     def _rx_demux(self, m, rx_queues, events):
         """``rx_stream`` to the queue each frame names (a frame for a queue that does not
-        exist goes to queue 0). The stream is never back-pressured."""
+        exist goes to queue 0), a cycle later. The stream is never back-pressured."""
         beat = self.rx_stream.payload
         m.d.comb += self.rx_stream.ready.eq(1)
         target = Signal(range(max(2, len(rx_queues))))
@@ -243,8 +243,10 @@ class DmaEngine(wiring.Component):
         with m.If(self.rx_stream.valid):
             m.d.sync += [in_frame.eq(~beat.last), current.eq(target)]
         frame_end = self.rx_stream.valid & beat.last
+        # each queue's beats from registers (a cycle later): the queue's input logic and
+        # its frame FIFO's write enables start near it, not at the engine's port
         for index, queue in enumerate(rx_queues):
-            m.d.comb += [
+            m.d.sync += [
                 queue.rx_stream.valid.eq(self.rx_stream.valid & (target == index)),
                 queue.rx_stream.payload.eq(beat),
             ]
