@@ -4,24 +4,55 @@ from amaranth import *
 from amaranth.lib import data
 
 
-__all__ = ["INDEX_WIDTH", "ring_next", "ring_distance", "ring_run", "window_layout",
+__all__ = ["INDEX_WIDTH", "ring_distance", "ring_run", "window_layout",
            "inside_window", "buffer_end", "inside_window_to", "window_compares",
-           "inside_window_from"]
+           "inside_window_from", "RingIndex"]
 
 
 #: Bits of a ring index (TDH / TDT / RDH / RDT hold 16).
 INDEX_WIDTH = 16
 
 
-def ring_next(index, count, step=1):
-    """``(index + step) mod count`` for ``index < count`` and ``step <= count`` (in general:
-    ``index + step``, less ``count`` when that reaches ``count``).
+class RingIndex:
+    """A ring index in a register, with the room left before the ring's end (``count -
+    index``) in a register beside it, so that stepping it needs no subtractor and no
+    magnitude compare: a step wraps exactly when it uses up the room.
 
-    ``step`` is often late in its cycle (a batch just chosen), ``index`` and ``count``
-    registers: the room left before the ring's end (``count - index``) is computed beside it,
-    so that only one adder or comparator follows ``step`` before the final multiplexer."""
-    room = (count - index).as_signed()
-    return Mux(step >= room, step - room, index + step)[:INDEX_WIDTH]
+    A step never crosses the ring's end (it may land on it): the callers' steps are one
+    descriptor, or a fetch burst that :func:`ring_run` kept on this side of the end.
+
+    Parameters
+    ----------
+    name : str
+        Name of the index register; the room's is ``name + "_room"``.
+
+    Attributes
+    ----------
+    index : Signal(INDEX_WIDTH)
+    room : Signal(INDEX_WIDTH + 1)
+        ``count - index``.
+    """
+    def __init__(self, name):
+        self.index = Signal(INDEX_WIDTH, name=name)
+        self.room = Signal(INDEX_WIDTH + 1, name=f"{name}_room")
+
+    def load(self, index, count):
+        """Assignments that set the index (a start: ``count - index`` is summed here)."""
+        return [self.index.eq(index), self.room.eq(count - index)]
+
+    def copy(self, other):
+        """Assignments that make this index ``other``'s."""
+        return [self.index.eq(other.index), self.room.eq(other.room)]
+
+    def wraps(self, step=1):
+        """Whether a step of ``step`` lands on the ring's end."""
+        return self.room == step
+
+    def step(self, count, step=1):
+        """Assignments that move the index on by ``step`` (``step <= room``)."""
+        wraps = self.wraps(step)
+        return [self.index.eq(Mux(wraps, 0, self.index + step)),
+                self.room.eq(Mux(wraps, count, self.room - step))]
 
 
 def ring_distance(start, end, count):
@@ -34,12 +65,13 @@ def ring_distance(start, end, count):
     return Mux(forward.as_signed() < 0, around, forward)[:INDEX_WIDTH + 1]
 
 
-def ring_run(start, end, count):
+def ring_run(start, end, room):
     """Descriptors from ``start`` towards ``end`` (exclusive) that do not cross the ring's end
-    (``start``, ``end`` below ``count``): ``min(ring_distance(start, end, count), count -
-    start)`` with one subtractor's borrow as the choice, for a fetch burst's length."""
+    (``start``, ``end`` below the ring's count; ``room`` is ``count - start``, a
+    :class:`RingIndex`'s): ``min(ring_distance(start, end, count), room)`` with one
+    subtractor's borrow as the choice, for a fetch burst's length."""
     forward = end - start
-    return Mux(forward.as_signed() < 0, count - start, forward)[:INDEX_WIDTH + 1]
+    return Mux(forward.as_signed() < 0, room, forward)[:INDEX_WIDTH + 1]
 
 
 def window_layout():

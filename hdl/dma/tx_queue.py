@@ -14,7 +14,7 @@ from .descriptor_prefetch import DescriptorPrefetch
 from .frame_fifo import FabricOutputFIFO, FrameFIFO
 from .queue_start import registered_start
 from .registers import OCTET_INC_WIDTH, TxQueueError
-from .ring import INDEX_WIDTH, inside_window_to, ring_next, ring_run, window_layout
+from .ring import INDEX_WIDTH, RingIndex, inside_window_to, ring_run, window_layout
 
 
 __all__ = ["TxQueue", "TAG_FETCH", "TAG_DATA", "TAG_WRITE_BACK", "FETCH_DESCRIPTORS",
@@ -142,7 +142,7 @@ class TxQueue(wiring.Component):
         # ---- ring state ---------------------------------------------------------------------
         base = Signal(64)
         count = Signal(INDEX_WIDTH + 1)
-        fetch = Signal(INDEX_WIDTH)           # next descriptor to fetch
+        fetch = RingIndex("fetch")            # next descriptor to fetch
         tail = Signal(INDEX_WIDTH)
         enable_seen = Signal()
         stopping = Signal()                   # stop requested; finishing what is in flight
@@ -181,7 +181,7 @@ class TxQueue(wiring.Component):
         m.d.sync += batch.eq(batch_now)
         fetch_bits = (FETCH_DESCRIPTORS - 1).bit_length()
         m.d.comb += [
-            run.eq(ring_run(fetch, tail, count)),
+            run.eq(ring_run(fetch.index, tail, fetch.room)),
             run_long.eq(run[fetch_bits:] != 0),
             batch_now.eq(Mux(run_long, FETCH_DESCRIPTORS, run[:fetch_bits])),
             prefetch.fill.payload.data.eq(bus.read.payload.data),
@@ -273,7 +273,8 @@ class TxQueue(wiring.Component):
             landing.w_en.eq(bus.read.valid & (bus.read.payload.tag == TAG_DATA)),
         ]
 
-        head = Signal(INDEX_WIDTH)            # first descriptor of the oldest unfinished frame
+        head = RingIndex("head")              # first descriptor of the oldest unfinished frame
+        frame_end = RingIndex("frame_end")    # past the descriptors the reader has taken
         reading = Signal()                    # a buffer is current
         in_frame = Signal()                   # the reader has taken part of a frame
         current = Signal(entry_layout)
@@ -281,7 +282,7 @@ class TxQueue(wiring.Component):
         frame_last_issued = Signal()          # the frame's last burst is out
         frame_descriptors = Signal(range(MAX_FRAME_DESCRIPTORS + 1))
         frame_rs = Signal(MAX_FRAME_DESCRIPTORS)
-        m.d.comb += self.head.eq(head)
+        m.d.comb += self.head.eq(head.index)
 
         # The next burst and whether it can go, computed from the state of the previous cycle
         # (registered, for Fmax): a command goes out at most every third cycle (it is taken,
@@ -332,6 +333,7 @@ class TxQueue(wiring.Component):
                 words_needed.eq((popped.length + popped.address[:word_bits] + lanes - 1)
                                 >> word_bits),
                 frame_descriptors.eq(frame_descriptors + 1),
+                *frame_end.step(count),
                 frame_rs.eq(frame_rs | (popped.rs << frame_descriptors)),
             ]
         frame_taken = Signal()                # the reader took a frame's EOP buffer
@@ -345,22 +347,21 @@ class TxQueue(wiring.Component):
         run_first = Signal(INDEX_WIDTH)
         run_count = Signal(range(WRITE_BACK_DESCRIPTORS + 1))
         walk_mask = Signal(MAX_FRAME_DESCRIPTORS)
-        walk_index = Signal(INDEX_WIDTH)
+        walk = RingIndex("walk")
         threshold = Signal(range(WRITE_BACK_DESCRIPTORS + 1), init=1)
         # ``walker_busy`` (walk_mask != 0), ``run_end`` (run_first + run_count), whether
-        # ``walk_index`` is at ``run_end`` and the threshold (from TXDCTL.WTHRESH, a cycle
+        # ``walk.index`` is at ``run_end`` and the threshold (from TXDCTL.WTHRESH, a cycle
         # late) in registers of their own, so that the flush decision starts from flip-flops.
         # ``walk_at_end`` needs no compare as the walker steps: a step that appends leaves the
         # walker at the run's new end unless it wraps (a run never crosses the ring's end),
         # one that skips leaves it past the end (the walker never falls behind an open run);
         # only a frame done, moving the walker to ``head``, compares. It is exact whenever a
         # run is open (``run_count != 0``), the only time ``appendable`` reads it. Whether the
-        # walker wraps comes from ``walk_room`` (``count - walk_index`` while it walks).
+        # walker wraps comes from ``walk.room``.
         run_end = Signal(INDEX_WIDTH + 1)
         walk_at_end = Signal(init=1)
-        walk_room = Signal(INDEX_WIDTH + 1)
         walk_wraps = Signal()
-        m.d.comb += walk_wraps.eq(walk_room == 1)
+        m.d.comb += walk_wraps.eq(walk.wraps())
         m.d.sync += threshold.eq(Mux(cfg.wthresh == 0, 1,
                                      _min(cfg.wthresh, WRITE_BACK_DESCRIPTORS)))
         walk_blocked = Signal()
@@ -371,12 +372,11 @@ class TxQueue(wiring.Component):
             with m.If(~walk_mask[0] | appendable):
                 m.d.sync += [walk_mask.eq(walk_mask >> 1),
                              walker_busy.eq(walk_mask[1:] != 0),
-                             walk_index.eq(Mux(walk_wraps, 0, walk_index + 1)),
-                             walk_room.eq(Mux(walk_wraps, count, walk_room - 1)),
+                             *walk.step(count),
                              walk_at_end.eq(walk_mask[0] & ~walk_wraps)]
                 with m.If(walk_mask[0]):
                     with m.If(run_count == 0):
-                        m.d.sync += [run_first.eq(walk_index), run_end.eq(walk_index + 1)]
+                        m.d.sync += [run_first.eq(walk.index), run_end.eq(walk.index + 1)]
                     with m.Else():
                         m.d.sync += run_end.eq(run_end + 1)
                     m.d.sync += run_count.eq(run_count + 1)
@@ -442,9 +442,9 @@ class TxQueue(wiring.Component):
                     cmd.payload.beats.eq(beats), cmd.payload.tag.eq(tag)]
 
         with m.If(go_fetch & ~stopping):
-            m.d.sync += command(write=0, byte_address=base + (fetch << 4),
+            m.d.sync += command(write=0, byte_address=base + (fetch.index << 4),
                                 beats=chosen_batch * words_per_descriptor, tag=TAG_FETCH)
-            m.d.sync += fetch.eq(ring_next(fetch, count, chosen_batch))
+            m.d.sync += fetch.step(count, chosen_batch)
             m.d.comb += prefetch.reserve.eq(chosen_batch)
         with m.If(go_flush):
             m.d.sync += command(write=1, byte_address=base + (run_first << 4),
@@ -509,18 +509,16 @@ class TxQueue(wiring.Component):
                     # beats pass through a skid buffer, which would take it)
                     m.d.sync += [writing_beats.eq(0), written_beat.eq(0)]
 
-        end_of_frame = Signal(INDEX_WIDTH)
-        m.d.comb += end_of_frame.eq(ring_next(head, count, frame_descriptors))
+        # ``frame_end`` steps with each buffer taken, so the head's next value is a register
         head_moved = Signal()
         m.d.sync += head_moved.eq(frame_done)
         m.d.comb += self.head_stb.eq(head_moved)
         with m.If(frame_done):
             m.d.comb += self.taken.eq(1)
             m.d.sync += [
-                walk_index.eq(head),
-                walk_room.eq(count - head),
-                walk_at_end.eq(head == run_end),
-                head.eq(end_of_frame),
+                *walk.copy(head),
+                walk_at_end.eq(head.index == run_end),
+                *head.copy(frame_end),
                 walk_mask.eq(frame_rs),
                 walker_busy.eq(frame_rs != 0),
                 in_frame.eq(0),
@@ -546,7 +544,7 @@ class TxQueue(wiring.Component):
                          record.abort.eq(1),
                          self.taken.eq(1), self.discarded.eq(1)]
             m.d.sync += [in_frame.eq(0), reading.eq(0), frame_last_issued.eq(0),
-                         frame_descriptors.eq(0), frame_rs.eq(0)]
+                         frame_descriptors.eq(0), frame_rs.eq(0), *frame_end.copy(head)]
             with m.If(~cut_failed & (stop_error == 0)):
                 m.d.sync += stop_error.eq(1 << TxQueueError.ABORTED)
 
@@ -564,8 +562,9 @@ class TxQueue(wiring.Component):
                         self.running.eq(1),
                         base.eq(cfg.base),
                         count.eq(start_count),
-                        head.eq(cfg.head),
-                        fetch.eq(cfg.head),
+                        *head.load(cfg.head, start_count),
+                        *frame_end.load(cfg.head, start_count),
+                        *fetch.load(cfg.head, start_count),
                         stopping.eq(0),
                         stop_error.eq(0),
                         scan_error.eq(0),

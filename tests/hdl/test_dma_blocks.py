@@ -350,37 +350,80 @@ def test_fabric_output_fifo_matches_sync_fifo_buffered_cycle_for_cycle(depth, se
 
 
 def test_ring_arithmetic_matches_its_definition(seed, replay, cycles):
-    """ring_next and ring_distance (written for short paths: the room to the ring's end beside
-    the step, the difference's borrow as the choice) against their plain definitions, on random
-    indices, counts and steps, small and full width, inside the ring and outside it."""
+    """ring_distance and ring_run (written for short paths: the difference's borrow as the
+    choice, the room to the ring's end given) against their plain definitions, on random
+    indices and counts, small and full width, inside the ring and outside it."""
     from amaranth import Module, Signal
-    from slique.hdl.dma.ring import ring_distance, ring_next, ring_run
+    from slique.hdl.dma.ring import ring_distance, ring_run
 
     rng = random.Random(seed)
-    index, count, step, start, end = (Signal(16), Signal(17), Signal(17), Signal(16),
-                                      Signal(16))
-    following, distance, run = Signal(16), Signal(17), Signal(17)
+    count, start, end = Signal(17), Signal(16), Signal(16)
+    distance, run = Signal(17), Signal(17)
     m = Module()
-    m.d.comb += [following.eq(ring_next(index, count, step)),
-                 distance.eq(ring_distance(start, end, count)),
-                 run.eq(ring_run(start, end, count))]
+    m.d.comb += [distance.eq(ring_distance(start, end, count)),
+                 run.eq(ring_run(start, end, count - start))]
 
     async def testbench(ctx):
         for _ in range(cycles(3000)):
-            i, c, s, a, e = (rng.getrandbits(rng.choice([3, width]))
-                             for width in (16, 17, 17, 16, 16))
-            for signal, value in zip((index, count, step, start, end), (i, c, s, a, e)):
+            c, a, e = (rng.getrandbits(rng.choice([3, width])) for width in (17, 16, 16))
+            for signal, value in zip((count, start, end), (c, a, e)):
                 ctx.set(signal, value)
-            total = i + s
-            expected_next = (total - c if total >= c else total) % (1 << 16)
             expected_distance = (e - a if e >= a else e + c - a) % (1 << 17)
-            hint = f"index={i} count={c} step={s} start={a} end={e}; seed={seed}; {replay}"
-            assert ctx.get(following) == expected_next, hint
+            hint = f"count={c} start={a} end={e}; seed={seed}; {replay}"
             assert ctx.get(distance) == expected_distance, hint
             if a < c and e < c:             # ring_run's domain: both inside the ring
                 assert ctx.get(run) == min(expected_distance, c - a), hint
 
     simulator = Simulator(m)
+    simulator.add_testbench(testbench)
+    simulator.run()
+
+
+def test_ring_index_steps_round_the_ring(seed, replay, cycles):
+    """A RingIndex loaded anywhere in rings of random sizes (1 to full width), stepped by
+    random amounts that never cross the ring's end (they may land on it), copied into a
+    second one each cycle: index and room always equal ``(start + steps) mod count`` and
+    ``count - index``, and the copy holds the previous cycle's."""
+    from amaranth import Module, Signal
+    from slique.hdl.dma.ring import RingIndex
+
+    rng = random.Random(seed)
+    count, load_index, step = Signal(17), Signal(16), Signal(17)
+    load, advance, copy = Signal(), Signal(), Signal()
+    ring, other = RingIndex("ring"), RingIndex("other")
+    m = Module()
+    with m.If(load):
+        m.d.sync += ring.load(load_index, count)
+    with m.Elif(advance):
+        m.d.sync += ring.step(count, step)
+    with m.If(copy):
+        m.d.sync += other.copy(ring)
+
+    async def testbench(ctx):
+        for _ in range(cycles(40)):
+            c = rng.choice([1, 2, 3, rng.randrange(1, 1 << 16), 1 << 16])
+            index = rng.randrange(c)
+            ctx.set(count, c)
+            ctx.set(load_index, index)
+            ctx.set(load, 1)
+            await ctx.tick()
+            ctx.set(load, 0)
+            for _ in range(50):
+                amount = rng.choice([1, c - index, rng.randint(1, c - index)])
+                ctx.set(step, amount)
+                ctx.set(advance, 1)
+                ctx.set(copy, 1)
+                await ctx.tick()
+                copied, index = index, (index + amount) % c
+                hint = f"count={c} step={amount}; seed={seed}; {replay}"
+                for r, expected in ((ring, index), (other, copied)):
+                    assert ctx.get(r.index) == expected, hint
+                    assert ctx.get(r.room) == c - expected, hint
+            ctx.set(advance, 0)
+            ctx.set(copy, 0)
+
+    simulator = Simulator(m)
+    simulator.add_clock(1e-6)
     simulator.add_testbench(testbench)
     simulator.run()
 
