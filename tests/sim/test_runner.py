@@ -55,11 +55,14 @@ def test_build_cache_is_reused_and_keyed_by_design(tmp_path, monkeypatch, seed):
     (build,), staging = _builds(cache)
     assert staging == []
     assert (build / "ready").exists()
+    assert int((build / "size").read_text()) > 0  # recorded for the cache's bound
+    os.utime(build / "ready", (1, 1))
     (build / "sentinel").touch()  # a rebuild would replace the directory and lose this
 
     second = _run(run, tmp_path / "second", sim="verilator")
     assert _builds(cache) == ([build], [])
     assert (build / "sentinel").exists()
+    assert (build / "ready").stat().st_mtime > 1  # marked used, for least-recently-used eviction
     assert first.report["result"] == second.report["result"]  # same seed, same run
     assert first.report["result"]["offered"] > 0
 
