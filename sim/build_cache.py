@@ -156,6 +156,7 @@ def in_use(root, name, make):
     ``size``), and the cache is evicted down to :func:`limit_bytes`. Each use marks it used.
     """
     root = Path(root)
+    limit = limit_bytes()  # a bad bound fails before anything is built
     root.mkdir(parents=True, exist_ok=True)
     final, lock_path = root / name, root / f"{name}{LOCK_SUFFIX}"
     lock = _locked(lock_path, fcntl.LOCK_SH)
@@ -169,7 +170,7 @@ def in_use(root, name, make):
             lock = _locked(lock_path, fcntl.LOCK_EX, lock)  # a conversion: waits for a builder
             if not (final / READY).exists():
                 _publish(root, final, make)
-                evict(root, limit_bytes())  # this entry is held: it stays
+                evict(root, limit)  # this entry is held: it stays
             lock = _locked(lock_path, fcntl.LOCK_SH, lock)  # a conversion: evictions can slip in
         os.utime(final / READY)
         yield final
@@ -248,13 +249,16 @@ def _remove_tree(root, path):
     shutil.rmtree(trash, ignore_errors=True)
 
 
-def _remove_entry(root, name):
-    """Remove the entry ``name`` and its lock file, if nobody holds its lock; say whether."""
+def _remove_entry(root, name, orphan=False):
+    """Remove the entry ``name`` and its lock file, if nobody holds its lock (an ``orphan``'s
+    lock file only if it still has no entry); say whether."""
     lock_path = Path(root) / f"{name}{LOCK_SUFFIX}"
     lock = _try_exclusive(lock_path)
     if lock is None:
         return False
     try:
+        if orphan and (Path(root) / name).exists():
+            return False  # built since the directory was listed
         _remove_tree(root, Path(root) / name)
         if not isinstance(lock, _EmptyLock):
             os.unlink(lock_path)  # still held: whoever waits for it opens the path again
@@ -277,16 +281,21 @@ def _sweep(root, now):
             continue
         name = item.name[1:].rpartition("-")[0]
         lock = _try_exclusive(Path(root) / f"{name}{LOCK_SUFFIX}")
-        if lock is None or now - item.stat(follow_symlinks=False).st_mtime < STAGING_GRACE_SECONDS:
-            building.add(name)
-        else:
+        try:
+            stale = lock is not None and (now - item.stat(follow_symlinks=False).st_mtime
+                                          >= STAGING_GRACE_SECONDS)
+        except FileNotFoundError:  # published (or removed) since it was listed
+            stale = False
+        if stale:
             shutil.rmtree(item.path, ignore_errors=True)
+        else:
+            building.add(name)
         if lock is not None:
             lock.close()
     for lock_name in names:
         name = lock_name[:-len(LOCK_SUFFIX)]
         if lock_name.endswith(LOCK_SUFFIX) and name not in names and name not in building:
-            _remove_entry(root, name)
+            _remove_entry(root, name, orphan=True)
 
 
 def evict(root, limit):

@@ -26,7 +26,10 @@ def add_arguments(parser):
 
 def run(args):
     root = cache_dir() / "build"
-    limit = build_cache.limit_bytes()
+    try:
+        limit = build_cache.limit_bytes()
+    except ValueError as error:
+        raise SystemExit(f"slique cache: {error}") from None
     if args.max_gb is not None and not args.max_gb >= 0:
         raise SystemExit(f"slique cache: --max-gb must be >= 0, not {args.max_gb}")
     if args.clear or args.max_gb is not None:

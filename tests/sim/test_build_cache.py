@@ -329,3 +329,24 @@ def test_a_build_removed_before_each_use_fails_instead_of_looping(tmp_path, monk
             pass
     assert len(built) == 3
     assert [path.name for path in root.iterdir()] == ["top-icarus-tiny.lock"]
+
+
+def test_a_bad_bound_fails_before_building_and_in_slique_cache(tmp_path, monkeypatch, capsys):
+    monkeypatch.setenv(LIMIT_ENV, "lots")
+    monkeypatch.setenv("SLIQUE_CACHE_DIR", str(tmp_path))
+    built = []
+    with pytest.raises(ValueError, match=r"\$SLIQUE_BUILD_CACHE_GB"):
+        with in_use(tmp_path / "build", "top-icarus-x", built.append):
+            pass
+    assert built == [] and not (tmp_path / "build").exists()
+    with pytest.raises(SystemExit, match=r"slique cache: \$SLIQUE_BUILD_CACHE_GB .* not 'lots'"):
+        cli.main(["cache"])
+
+
+def test_an_orphan_lock_whose_entry_appeared_is_kept(tmp_path):
+    root = tmp_path / "build"
+    _entry(root, "top-icarus-new", 10, time.time())  # published after the sweep listed the lock
+    assert not build_cache._remove_entry(root, "top-icarus-new", orphan=True)
+    assert (root / "top-icarus-new" / "ready").exists() and (root / "top-icarus-new.lock").exists()
+    assert build_cache._remove_entry(root, "top-icarus-new")
+    assert list(root.iterdir()) == []
