@@ -4,6 +4,7 @@ from amaranth import *
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..mac.skid_buffer import SkidBuffer
 from .frame_fifo import frame_word_layout
 
 
@@ -31,6 +32,11 @@ class BytePacker(wiring.Component):
     It holds up to two words of bytes and moves one word per cycle in and out when the output
     is ready, whatever the lanes are. After a frame's last input it takes no input until the
     frame's last word is out (one or two cycles between frames).
+
+    An input word is aligned (its bytes moved down to lane 0, the others cleared) on its way
+    into a :class:`~slique.hdl.mac.skid_buffer.SkidBuffer`, and packed from there: the packing
+    (a shift by the bytes held and the handshakes' choice) starts from flip-flops, and
+    ``i_stream.ready`` is a register. A word spends a cycle in the skid buffer.
 
     Parameters
     ----------
@@ -76,15 +82,30 @@ class BytePacker(wiring.Component):
         # Bytes held once this cycle's output is gone: a word's worth less when it goes (all
         # of them at a frame's end, when no input comes). Every candidate for the next
         # ``fill`` is computed from registers; the handshakes only choose.
-        word = self.i_stream.payload
+        # aligned words, lane 0 first, bytes past ``count`` zero
+        aligned_layout = data.StructLayout({"data": width, "count": range(lanes + 1),
+                                            "last": 1, "abort": 1})
+        m.submodules.aligner = aligner = SkidBuffer(aligned_layout)
+        incoming = self.i_stream.payload
+        m.d.comb += [
+            aligner.i_stream.valid.eq(self.i_stream.valid),
+            self.i_stream.ready.eq(aligner.i_stream.ready),
+            aligner.i_stream.payload.data.eq(
+                (incoming.data >> (incoming.lane * 8)) &
+                Cat((incoming.count > lane).replicate(8) for lane in range(lanes))),
+            aligner.i_stream.payload.count.eq(incoming.count),
+            aligner.i_stream.payload.last.eq(incoming.last),
+            aligner.i_stream.payload.abort.eq(incoming.abort),
+        ]
+        word = aligner.o_stream.payload
         fill_less = Signal.like(fill)         # fill - lanes, or 0
         m.d.comb += fill_less.eq(Mux(fill > lanes, fill - lanes, 0))
         in_fire = Signal()
         m.d.comb += [
             # room once this cycle's output is gone (at most ``lanes`` bytes left): with more
             # than a word held, the output is valid and takes a word exactly when it is ready
-            self.i_stream.ready.eq(~ending & ((fill <= lanes) | out.ready)),
-            in_fire.eq(self.i_stream.valid & self.i_stream.ready),
+            aligner.o_stream.ready.eq(~ending & ((fill <= lanes) | out.ready)),
+            in_fire.eq(aligner.o_stream.valid & aligner.o_stream.ready),
         ]
 
         # Bytes of ``held`` from ``fill`` on are always zero. So the output never needs a
@@ -92,14 +113,8 @@ class BytePacker(wiring.Component):
         # being zero), and what remains is the high word. The input's bytes are placed at
         # ``fill`` (a register) in a window of three words, from which the output's word
         # drops out: no shift amount depends on this cycle's handshakes.
-        aligned = Signal(width)
-        mask = Signal(width)
         window = Signal(3 * width)
-        m.d.comb += [
-            aligned.eq(word.data >> (word.lane * 8)),
-            mask.eq(Cat((word.count > lane).replicate(8) for lane in range(lanes))),
-            window.eq(held | ((aligned & mask) << (fill * 8))),
-        ]
+        m.d.comb += window.eq(held | (word.data << (fill * 8)))
         with m.If(in_fire):
             m.d.sync += [
                 held.eq(Mux(out_fire, window[width:], window[:2 * width])),

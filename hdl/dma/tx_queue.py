@@ -6,8 +6,7 @@ from amaranth.lib.wiring import In, Out
 
 from ..packet import packet_layout
 from .bus_arbiter import client_signature
-from ..mac.skid_buffer import SkidBuffer
-from .byte_packer import BytePacker, packer_input_layout
+from .byte_packer import BytePacker
 from .descriptors import (DESCRIPTOR_BYTES, DTYP_DATA, MAX_FRAME_BYTES, MAX_FRAME_DESCRIPTORS,
                           TxDataDescriptor, TxWriteBack, pack_descriptor)
 from .descriptor_prefetch import DescriptorPrefetch
@@ -268,7 +267,9 @@ class TxQueue(wiring.Component):
                                            "last": 1, "abort": 1})
         m.submodules.records = records = fifo.SyncFIFOBuffered(width=record_layout.size,
                                                                depth=8)
-        m.d.comb += [
+        # the words land through registers: the master's answer logic may be far across the
+        # die, and the landing RAM's write enables are near the queue
+        m.d.sync += [
             landing.w_data.eq(Cat(bus.read.payload.data, bus.read.payload.err)),
             landing.w_en.eq(bus.read.valid & (bus.read.payload.tag == TAG_DATA)),
         ]
@@ -608,11 +609,9 @@ class TxQueue(wiring.Component):
                         m.d.comb += buffers.r_en.eq(1)
 
         # ---- unpack landed words into the packer --------------------------------------------
+        # (the packer's input is a skid buffer, behind its alignment shift: the landing FIFO's
+        # output and the record arithmetic end there, the packing starts from registers)
         m.submodules.packer = packer = BytePacker(data_width=width, length_width=16)
-        # the landed words reach the packer through registers: the landing FIFO's block RAM
-        # output and the record arithmetic end here, the packer's shifts start from registers
-        m.submodules.packer_skid = packer_skid = SkidBuffer(packer_input_layout(width))
-        wiring.connect(m, packer_skid.o_stream, packer.i_stream)
         # A burst's words are whole: the first takes ``lanes - lane`` bytes unless it is also
         # the last, the ones between take ``lanes``, the last what is left. So no compare
         # with the bytes left: ``record_bytes_left`` only loses ``lanes`` per word.
@@ -629,7 +628,7 @@ class TxQueue(wiring.Component):
         m.d.comb += this_count.eq(Mux(final_word,
                                       Mux(first_word, record.count, record_bytes_left),
                                       Mux(first_word, lanes - record.lane, lanes)))
-        packer_in = packer_skid.i_stream
+        packer_in = packer.i_stream
         m.d.comb += [
             packer_in.valid.eq(records.r_rdy & (record.empty | landing.r_rdy)),
             packer_in.payload.data.eq(landing.r_data[:width]),
