@@ -180,8 +180,12 @@ class DmaEngine(wiring.Component):
             mask = getattr(bank.EIMS, field)
             cause_set = getattr(bank.EICS, field)
             mask_clear = getattr(bank.EIMC, field)
+            # the queues' causes through a register (a cycle late): a queue's completion logic
+            # and the bank's cause bits are never in one cycle
+            raised = Signal(len(bits), name=f"{field}_raised")
+            m.d.sync += raised.eq(Cat(bits))
             m.d.comb += [
-                cause.set.eq(Cat(bits) | Mux(cause_set.w_stb, cause_set.w_data, 0)),
+                cause.set.eq(raised | Mux(cause_set.w_stb, cause_set.w_data, 0)),
                 mask.clear.eq(Mux(mask_clear.w_stb, mask_clear.w_data, 0)),
             ]
             pending.append((cause.data & mask.data).any())
@@ -198,11 +202,14 @@ class DmaEngine(wiring.Component):
             queue.config.tail.eq(getattr(bank, f"{prefix}DT")[n].TAIL.data),
             queue.config.enable.eq(getattr(bank, control)[n].ENABLE.data),
             queue.config.wthresh.eq(getattr(bank, control)[n].WTHRESH.data),
-            getattr(bank, f"{prefix}DH")[n].HEAD.hw_data.eq(queue.head),
-            getattr(bank, f"{prefix}DH")[n].HEAD.hw_stb.eq(queue.head_stb),
             getattr(bank, control)[n].ENABLE.hw_data.eq(0),
             getattr(bank, control)[n].ENABLE.hw_stb.eq(queue.disable),
             queue.window.eq(window),
+        ]
+        # the head reaches TDH / RDH through registers (a cycle late), like the causes
+        m.d.sync += [
+            getattr(bank, f"{prefix}DH")[n].HEAD.hw_data.eq(queue.head),
+            getattr(bank, f"{prefix}DH")[n].HEAD.hw_stb.eq(queue.head_stb),
         ]
 
     def _tx_mux(self, m, tx_queues):
