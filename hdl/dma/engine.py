@@ -268,9 +268,15 @@ def _merge_events(m, name, sources, port):
     total_width = max(len(port), max(len(Value.cast(source)) for source in sources)) + 8
     pending = Signal(total_width, name=f"{name}_pending")
     arriving = Signal(total_width, name=f"{name}_arriving")
-    m.d.sync += arriving.eq(sum(Value.cast(source) for source in sources))
+    limit = (1 << len(port)) - 1
+    # ``arriving - limit`` registered beside ``arriving``: what stays pending when the
+    # increment is full is one adder from registers, beside the one that sums ``available``,
+    # and whether it is full is the sum's upper bits (no compare after the adder)
+    arriving_less = Signal(signed(total_width + 1), name=f"{name}_arriving_less")
+    total = sum(Value.cast(source) for source in sources)
+    m.d.sync += [arriving.eq(total), arriving_less.eq(total - limit)]
     available = Signal(total_width + 1, name=f"{name}_available")
     m.d.comb += available.eq(pending + arriving)
-    limit = (1 << len(port)) - 1
-    out = Mux(available > limit, limit, available[:len(port)])
-    m.d.sync += [port.eq(out), pending.eq(available - out)]
+    over = available[len(port):].any()
+    m.d.sync += [port.eq(Mux(over, limit, available[:len(port)])),
+                 pending.eq(Mux(over, pending + arriving_less, 0))]

@@ -4,13 +4,14 @@ from amaranth import *
 from amaranth.lib import data, fifo, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..mac.skid_buffer import SkidBuffer
 from ..packet import packet_layout
 from .bus_arbiter import client_signature
 from .byte_packer import BytePacker
 from .descriptors import (DESCRIPTOR_BYTES, DTYP_DATA, MAX_FRAME_BYTES, MAX_FRAME_DESCRIPTORS,
                           TxDataDescriptor, TxWriteBack, pack_descriptor)
 from .descriptor_prefetch import DescriptorPrefetch
-from .frame_fifo import FabricOutputFIFO, FrameFIFO
+from .frame_fifo import FabricOutputFIFO, FrameFIFO, frame_word_layout
 from .queue_start import registered_start
 from .registers import OCTET_INC_WIDTH, TxQueueError
 from .ring import INDEX_WIDTH, RingIndex, inside_window_to, ring_run, window_layout
@@ -660,7 +661,11 @@ class TxQueue(wiring.Component):
         fifo_words = 1 << ((MAX_FRAME_BYTES + lanes - 1) // lanes - 1).bit_length()
         m.submodules.frames = frames = FrameFIFO(data_width=width, depth=fifo_words,
                                                  length_width=16, output_register=True)
-        wiring.connect(m, packer.o_stream, frames.w_stream)
+        # the packed words reach the frame FIFO through a skid buffer: the FIFO's full flag and
+        # commit room do not reach into the packer's handshake, nor its state the FIFO's
+        m.submodules.packed = packed = SkidBuffer(frame_word_layout(width, 16))
+        wiring.connect(m, packer.o_stream, packed.i_stream)
+        wiring.connect(m, packed.o_stream, frames.w_stream)
 
         out = self.tx_stream
         first = Signal(init=1)
