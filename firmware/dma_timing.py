@@ -73,8 +73,8 @@ class _Client:
 
 
 class _Prefetch:
-    """The descriptor prefetch: words in (a FIFO with a 2-cycle latency), one assembled
-    descriptor out, ``words`` words each."""
+    """The descriptor prefetch: words in (through registers, then a FIFO with a 2-cycle
+    latency), one assembled descriptor out, ``words`` words each."""
 
     def __init__(self, words):
         self.words = words
@@ -430,7 +430,7 @@ class DmaTiming:
             if kind == "fetch" and isinstance(client, _RxQueue):
                 client.fetches.append(descriptors)
             if kind == "fetch" and isinstance(client, _TxQueue):
-                client.prefetch.fill(cycle + 2, beats)
+                client.prefetch.fill(cycle + 3, beats)
             if kind == "write_back" and isinstance(client, _RxQueue):
                 # in host memory with the last request: the driver may see it from then on
                 self._received.append((cycle + beats, fired // 2, client.frame[1]))

@@ -22,7 +22,9 @@ class DescriptorPrefetch(wiring.Component):
     bus error) until the queue ``take``\\ s it. ``credit`` counts the descriptors that can
     still be fetched: it falls by ``reserve`` and rises as descriptors leave the FIFO.
     ``flush`` (with no fetch in flight) empties everything and gives the whole room back;
-    ``empty`` says when nothing is left.
+    ``empty`` says when nothing is left. A word enters the buffer a cycle after it arrives
+    (through registers): a descriptor is ``valid`` four cycles after its last word at the
+    earliest.
 
     ``buffer_end`` is bytes 0-7 of the descriptor (an address) plus bytes 8-9 (a length),
     added as the word with bytes 8-9 arrives: a TX data descriptor's buffer end
@@ -75,11 +77,13 @@ class DescriptorPrefetch(wiring.Component):
         # 5.8 ns and the routing from its column)
         m.submodules.words = words = FabricOutputFIFO(
             width=width + 1, depth=self._descriptors * words_per_descriptor, distributed=True)
-        m.d.comb += [
+        # the words enter through registers: the bus master's answer logic may be far across
+        # the die, and the LUT RAM's write enables fan out wide near the queue
+        m.d.sync += [
             words.w_data.eq(Cat(self.fill.payload.data, self.fill.payload.err)),
             words.w_en.eq(self.fill.valid),
-            self.empty.eq(~words.r_rdy),
         ]
+        m.d.comb += self.empty.eq(words.empty & ~words.w_en)
 
         assembled = Signal(range(words_per_descriptor + 1))   # words in ``descriptor``
         # valid == (assembled == words_per_descriptor), a register set beside assembled (the

@@ -241,6 +241,14 @@ class FabricOutputFIFO(Elaboratable):
         Ask the synthesizer for distributed (LUT) RAM rather than a block RAM (``ram_style``):
         for a small memory whose block RAM's slow output still made the longest path (the
         block RAM to ``r_data``'s register, with the routing from the RAM's column).
+
+    Attributes
+    ----------
+    w_data, w_en, w_rdy, r_data, r_en, r_rdy : Signal
+        As :class:`~amaranth.lib.fifo.SyncFIFOBuffered`'s.
+    empty : Signal
+        No word inside, not even one on its way to the output (``r_rdy`` is low for a cycle
+        after a write into the empty FIFO).
     """
 
     def __init__(self, *, width, depth, distributed=False):
@@ -255,6 +263,7 @@ class FabricOutputFIFO(Elaboratable):
         self.r_data = Signal(width)
         self.r_en = Signal()
         self.r_rdy = Signal()
+        self.empty = Signal()
 
     def elaborate(self, platform):
         m = Module()
@@ -287,6 +296,7 @@ class FabricOutputFIFO(Elaboratable):
         do_write = Signal()
         do_inner_read = Signal()
         m.d.comb += [
+            self.empty.eq(~self.r_rdy & ~inner_any),
             self.w_rdy.eq(inner_level != inner_depth),
             do_write.eq(self.w_en & self.w_rdy),
             do_inner_read.eq(inner_any & (~self.r_rdy | self.r_en)),
