@@ -33,10 +33,11 @@ class BytePacker(wiring.Component):
     is ready, whatever the lanes are. After a frame's last input it takes no input until the
     frame's last word is out (one or two cycles between frames).
 
-    An input word is aligned (its bytes moved down to lane 0, the others cleared) on its way
-    into a :class:`~slique.hdl.mac.skid_buffer.SkidBuffer`, and packed from there: the packing
-    (a shift by the bytes held and the handshakes' choice) starts from flip-flops, and
-    ``i_stream.ready`` is a register. A word spends a cycle in the skid buffer.
+    An input word is aligned (its bytes moved down to lane 0) on its way into a
+    :class:`~slique.hdl.mac.skid_buffer.SkidBuffer`, and packed from there (its bytes past
+    ``count`` cleared, shifted by the bytes held, the handshakes' choice): the packing starts
+    from flip-flops, and ``i_stream.ready`` is a register. A word spends a cycle in the skid
+    buffer.
 
     Parameters
     ----------
@@ -82,7 +83,7 @@ class BytePacker(wiring.Component):
         # Bytes held once this cycle's output is gone: a word's worth less when it goes (all
         # of them at a frame's end, when no input comes). Every candidate for the next
         # ``fill`` is computed from registers; the handshakes only choose.
-        # aligned words, lane 0 first, bytes past ``count`` zero
+        # aligned words, lane 0 first (the bytes past ``count`` are cleared as they are packed)
         aligned_layout = data.StructLayout({"data": width, "count": range(lanes + 1),
                                             "last": 1, "abort": 1})
         m.submodules.aligner = aligner = SkidBuffer(aligned_layout)
@@ -90,9 +91,7 @@ class BytePacker(wiring.Component):
         m.d.comb += [
             aligner.i_stream.valid.eq(self.i_stream.valid),
             self.i_stream.ready.eq(aligner.i_stream.ready),
-            aligner.i_stream.payload.data.eq(
-                (incoming.data >> (incoming.lane * 8)) &
-                Cat((incoming.count > lane).replicate(8) for lane in range(lanes))),
+            aligner.i_stream.payload.data.eq(incoming.data >> (incoming.lane * 8)),
             aligner.i_stream.payload.count.eq(incoming.count),
             aligner.i_stream.payload.last.eq(incoming.last),
             aligner.i_stream.payload.abort.eq(incoming.abort),
@@ -114,7 +113,8 @@ class BytePacker(wiring.Component):
         # ``fill`` (a register) in a window of three words, from which the output's word
         # drops out: no shift amount depends on this cycle's handshakes.
         window = Signal(3 * width)
-        m.d.comb += window.eq(held | (word.data << (fill * 8)))
+        mask = Cat((word.count > lane).replicate(8) for lane in range(lanes))
+        m.d.comb += window.eq(held | ((word.data & mask) << (fill * 8)))
         with m.If(in_fire):
             m.d.sync += [
                 held.eq(Mux(out_fire, window[width:], window[:2 * width])),

@@ -136,6 +136,8 @@ class RxQueue(wiring.Component):
     buffer_size : ``In(7)``, descriptor_type : ``In(3)``
         SRRCTL.BSIZEPKT and SRRCTL.DESCTYPE.
     window : ``In(window_layout())``
+        The DMA window; descriptors are checked against a copy a cycle late (a register
+        near the checks: the bank's registers are far away).
     head, head_stb, disable, error, running
         As the TX queue's (RDH, RXDCTL.ENABLE, RQERR).
     written_back, delivered, oversize : ``Out(1)``
@@ -328,7 +330,9 @@ class RxQueue(wiring.Component):
         misaligned = Signal()
         within_reach, above_base, below_limit = Signal(), Signal(), Signal()
         refused = Signal()                    # misaligned, or outside the window / reach
-        end_compares = window_compares(self.window, descriptor.pkt_addr, pkt_end,
+        window = Signal(window_layout())
+        m.d.sync += window.eq(self.window)
+        end_compares = window_compares(window, descriptor.pkt_addr, pkt_end,
                                        self._addr_width)
         m.d.sync += [
             summed.eq(staying),
@@ -339,7 +343,7 @@ class RxQueue(wiring.Component):
             within_reach.eq(end_compares[0]),
             below_limit.eq(end_compares[2]),
             checked.eq(staying & compared),
-            refused.eq(misaligned | ~inside_window_from(self.window, within_reach, above_base,
+            refused.eq(misaligned | ~inside_window_from(window, within_reach, above_base,
                                                         below_limit)),
         ]
         have = Signal()

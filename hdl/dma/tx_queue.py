@@ -89,6 +89,8 @@ class TxQueue(wiring.Component):
     tx_stream : ``Out(stream.Signature(packet_layout(data_width)))``
     config : ``In(queue_config_layout())``
     window : ``In(window_layout())``
+        The DMA window; descriptors are checked against a copy a cycle late (a register
+        near the checks: the bank's registers are far away).
     head, head_stb : ``Out(16)``, ``Out(1)``
         TDH's hardware write.
     disable : ``Out(1)``
@@ -218,6 +220,8 @@ class TxQueue(wiring.Component):
         refused_type = Signal()
         refused_length = Signal()
         refused_window = Signal()
+        window = Signal(window_layout())
+        m.d.sync += window.eq(self.window)
         with m.If(prefetch.take | prefetch.flush):
             m.d.sync += checked.eq(0)
         with m.Elif(prefetch.valid):
@@ -227,7 +231,7 @@ class TxQueue(wiring.Component):
                 refused_length.eq(
                     (cmd_len.length == 0) | (new_bytes > MAX_FRAME_BYTES) |
                     ((scan_descriptors == MAX_FRAME_DESCRIPTORS - 1) & ~cmd_len.eop)),
-                refused_window.eq(~inside_window_to(self.window, descriptor.buffer_addr,
+                refused_window.eq(~inside_window_to(window, descriptor.buffer_addr,
                                                     prefetch.buffer_end, self._addr_width)),
             ]
         entry = Signal(entry_layout)
