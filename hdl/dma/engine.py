@@ -161,16 +161,22 @@ class DmaEngine(wiring.Component):
 
         # counters: several queues may count in one cycle; a small accumulator per counter
         # passes the events on as fast as the counter's increment width allows. Events reach
-        # the counters a cycle late (two when merged): the queues' event logic and the
-        # counters' adders are never in one cycle (a read cannot tell the difference)
+        # the counters two cycles late (three when merged): the queues' event logic, the
+        # accumulators' adders and the counters' are never in one cycle (a read cannot tell
+        # the difference)
         for name, sources in {**events, **octets}.items():
             port = getattr(bank, name).inc
+            # every event leaves its queue through a register
+            registered = []
+            for index, source in enumerate(sources):
+                registered.append(Signal(len(Value.cast(source)), name=f"{name}_event{index}"))
+                m.d.sync += registered[-1].eq(source)
             if not sources:
                 m.d.comb += port.eq(0)
             elif len(sources) == 1 and len(Value.cast(sources[0])) <= len(port):
-                m.d.sync += port.eq(sources[0])
+                m.d.sync += port.eq(registered[0])
             else:
-                _merge_events(m, name, sources, port)
+                _merge_events(m, name, registered, port)
         m.d.comb += [bank.GOTCH.r_data.eq(0), bank.GORCH.r_data.eq(0)]
 
         # interrupt causes, set, mask

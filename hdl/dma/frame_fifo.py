@@ -101,8 +101,9 @@ class FrameFIFO(wiring.Component):
         depth = self._depth
         pointer_width = depth.bit_length()  # one bit more than an index: full != empty
 
+        # (a few lengths: LUT RAM, its write enable near the writer, no block RAM spent)
         m.submodules.lengths = lengths = FabricOutputFIFO(
-            width=len(self.length_stream.payload), depth=self._frames)
+            width=len(self.length_stream.payload), depth=self._frames, distributed=True)
         word_layout = data.StructLayout({"data": self._data_width, "last": 1})
         if self._output_register:
             # the RAM's read stage is the read port; its output register r_stream's word

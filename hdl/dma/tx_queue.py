@@ -272,6 +272,13 @@ class TxQueue(wiring.Component):
                                            "last": 1, "abort": 1})
         m.submodules.records = records = fifo.SyncFIFOBuffered(width=record_layout.size,
                                                                depth=8)
+        # a record enters the FIFO through registers (a cycle later; its words land later
+        # still): a writer asks for room only while no record is on its way in
+        record_in = Signal(record_layout)
+        record_write = Signal()
+        record_room = Signal()
+        m.d.sync += [records.w_data.eq(record_in), records.w_en.eq(record_write)]
+        m.d.comb += record_room.eq(records.w_rdy & ~records.w_en)
         # the words land through registers: the master's answer logic may be far across the
         # die, and the landing RAM's write enables are near the queue
         m.d.sync += [
@@ -320,7 +327,7 @@ class TxQueue(wiring.Component):
             beats.eq(beats_now),
             burst_bytes.eq(Mux(long_now, (max_beats << word_bits) - lane_now, left)),
             burst_ends_buffer.eq(~long_now),
-            data_ready.eq(reading & (left != 0) & records.w_rdy &
+            data_ready.eq(reading & (left != 0) & record_room &
                           Mux(long_now, landing_credit >= max_beats,
                               landing_credit >= words_needed)),
         ]
@@ -461,9 +468,9 @@ class TxQueue(wiring.Component):
                 run_count.eq(0),
             ]
         with m.If(data_issue):
-            record = record_layout(records.w_data)
+            record = record_in
             m.d.comb += [
-                records.w_en.eq(1),
+                record_write.eq(1),
                 record.lane.eq(lane),
                 record.count.eq(burst_bytes),
                 record.last_word.eq(beats - 1),
@@ -544,9 +551,9 @@ class TxQueue(wiring.Component):
         m.d.comb += cut_wanted.eq(frame_failed | (stopping & in_frame & ~waiting & ~cmd.valid &
                                                   ~frame_done))
         m.d.sync += [cut.eq(cut_wanted & ~cut), cut_failed.eq(frame_failed)]
-        with m.If(cut & records.w_rdy & ~data_issue):
-            record = record_layout(records.w_data)
-            m.d.comb += [records.w_en.eq(1), record.empty.eq(1), record.last.eq(1),
+        with m.If(cut & record_room & ~data_issue):
+            record = record_in
+            m.d.comb += [record_write.eq(1), record.empty.eq(1), record.last.eq(1),
                          record.abort.eq(1),
                          self.taken.eq(1), self.discarded.eq(1)]
             m.d.sync += [in_frame.eq(0), reading.eq(0), frame_last_issued.eq(0),

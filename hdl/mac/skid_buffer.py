@@ -39,12 +39,14 @@ class SkidBuffer(wiring.Component):
         skid_valid = Signal()
         i_stream, o_stream = self.i_stream, self.o_stream
         m.d.comb += i_stream.ready.eq(~skid_valid)
-        with m.If(i_stream.valid & i_stream.ready):
-            with m.If(o_stream.valid & ~o_stream.ready):
-                m.d.sync += [skid.eq(i_stream.payload), skid_valid.eq(1)]
-            with m.Else():
-                m.d.sync += [o_stream.payload.eq(i_stream.payload), o_stream.valid.eq(1)]
-        with m.Elif(o_stream.ready | ~o_stream.valid):
-            m.d.sync += [o_stream.payload.eq(skid), o_stream.valid.eq(skid_valid),
+        # The wide registers load on the consumer's ready and on flip-flops alone, never on
+        # the producer's ``valid``: while the output is free it loads the skid's beat or else
+        # the input's (``valid`` says whether there was one), and while it waits the empty
+        # skid loads the input likewise.
+        with m.If(o_stream.ready | ~o_stream.valid):
+            m.d.sync += [o_stream.payload.eq(Mux(skid_valid, skid, i_stream.payload)),
+                         o_stream.valid.eq(skid_valid | i_stream.valid),
                          skid_valid.eq(0)]
+        with m.Elif(~skid_valid):
+            m.d.sync += [skid.eq(i_stream.payload), skid_valid.eq(i_stream.valid)]
         return m
