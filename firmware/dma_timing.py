@@ -9,8 +9,9 @@ receives and of the frames on the TX wire. This model follows the gateware's hap
 by cycle: the round-robin :class:`~slique.hdl.dma.bus_arbiter.BusArbiter` over the clients
 (TX queue ``q`` is client ``2q``, RX queue ``q`` client ``2q + 1``), the burst master (a
 command of ``n`` beats fired in cycle ``f`` puts its requests on the bus in ``f + 1 .. f + n``
-and is done in ``f + n + 1``), each :class:`~slique.hdl.dma.rx_queue.RxQueue`'s FSM (frame
-FIFO, a frame's length three cycles after its commit, descriptor, data bursts, write-back;
+and is done in ``f + n + 1``), each :class:`~slique.hdl.dma.rx_queue.RxQueue`'s FSM
+(completions seen a cycle late, frame FIFO, a frame's length three cycles after its commit,
+descriptor, data bursts, write-back;
 descriptor fetches first, decided three cycles behind the ring: its distances registered,
 then the batch, then whether it goes; a frame admitted on the free descriptors of the cycle
 before), each
@@ -66,6 +67,7 @@ class _Client:
     def __init__(self):
         self.cmd = None            # (kind, beats) offered to the arbiter (cmd.valid)
         self.waiting = False       # a command fired; its done not yet seen
+        self.late_done = None      # the completion of the cycle before (registered)
 
     @property
     def idle_bus(self):
@@ -220,7 +222,6 @@ class _TxQueue(_Client):
         self.batch = 0             # registered
         self.prefetch = _Prefetch(timing.words_per_descriptor)
         self.checked = False       # registered: the assembled descriptor's checks are in
-        self.late_done = None      # the completion of the cycle before (registered)
         self.posted = deque()      # (length, token) of descriptors from fetch on, in order
         self.descriptors = deque() # (length, token) of descriptors fetched, not yet scanned
         self.buffers = _Fifo()     # checked descriptors: (length, token)
@@ -442,9 +443,8 @@ class DmaTiming:
             events.append(("rx", *self._received.popleft()[1:]))
         for index, client in enumerate(clients):
             done = done_kind if index == done_client else None
-            if isinstance(client, _TxQueue):
-                # a TX queue sees its completions a cycle late
-                done, client.late_done = client.late_done, done
+            # a queue sees its completions a cycle late
+            done, client.late_done = client.late_done, done
             new_cmd = client.step(cycle, done)
             if getattr(client, "missed", None) is not None:
                 events.append(("missed", index // 2, client.missed))

@@ -1,5 +1,7 @@
 """One RX queue of the DMA engine: the RX packet stream -> buffers of the RX descriptor ring."""
 
+from types import SimpleNamespace as _Completion
+
 from amaranth import *
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
@@ -289,7 +291,11 @@ class RxQueue(wiring.Component):
         waiting = Signal()
         with m.If(cmd.valid & cmd.ready):
             m.d.sync += [cmd.valid.eq(0), waiting.eq(1)]
-        done = bus.done
+        # the completion, a cycle late (as the TX queue sees its own): the master's answer
+        # logic and the queue's reaction to it (the FSM, the head, the events) are never in
+        # one cycle
+        done = _Completion(valid=Signal(), payload=Signal.like(bus.done.payload))
+        m.d.sync += [done.valid.eq(bus.done.valid), done.payload.eq(bus.done.payload)]
         with m.If(done.valid):
             m.d.sync += waiting.eq(0)
         # idle_bus == ~cmd.valid & ~waiting, from a register (the next values of both, but
