@@ -19,7 +19,7 @@ before), each
 decision, each command chosen a cycle before it goes out, descriptor assembly, checks
 registered a cycle before the scan, reader, registered burst figures, write-back runs of up to 8
 descriptors flushed when nothing else is pending, landing FIFO (written through registers),
-packer (behind its skid buffer), a skid buffer and store-and-forward FIFO with its output register) and the engine's TX mux (frame by frame, its
+a skid buffer, packer (behind its own), a skid buffer and store-and-forward FIFO with its output register) and the engine's TX mux (frame by frame, its
 grant moving on every idle cycle).
 
 What it leaves out, because the firmware's traffic never gets there: errors and stops,
@@ -308,7 +308,7 @@ class _TxQueue(_Client):
         if done == "data":
             (length, token), last = self.bursts.popleft()
             if last:
-                self.out.append((cycle + 8, -(-length // t.lanes), token))
+                self.out.append((cycle + 9, -(-length // t.lanes), token))
             if self.last_issued:
                 frame_done = True
         # registered updates

@@ -7,7 +7,7 @@ from amaranth.lib.wiring import In, Out
 from ..mac.skid_buffer import SkidBuffer
 from ..packet import packet_layout
 from .bus_arbiter import client_signature
-from .byte_packer import BytePacker
+from .byte_packer import BytePacker, packer_input_layout
 from .descriptors import (DESCRIPTOR_BYTES, DTYP_DATA, MAX_FRAME_BYTES, MAX_FRAME_DESCRIPTORS,
                           TxDataDescriptor, TxWriteBack, pack_descriptor)
 from .descriptor_prefetch import DescriptorPrefetch
@@ -621,9 +621,12 @@ class TxQueue(wiring.Component):
                         m.d.comb += buffers.r_en.eq(1)
 
         # ---- unpack landed words into the packer --------------------------------------------
-        # (the packer's input is a skid buffer, behind its alignment shift: the landing FIFO's
-        # output and the record arithmetic end there, the packing starts from registers)
+        # the landed words reach the packer through a skid buffer: the landing FIFO's block
+        # RAM output and the record arithmetic end there; the packer's alignment shift starts
+        # from its registers (and ends in the packer's own skid buffer)
         m.submodules.packer = packer = BytePacker(data_width=width, length_width=16)
+        m.submodules.packer_skid = packer_skid = SkidBuffer(packer_input_layout(width))
+        wiring.connect(m, packer_skid.o_stream, packer.i_stream)
         # A burst's words are whole: the first takes ``lanes - lane`` bytes unless it is also
         # the last, the ones between take ``lanes``, the last what is left. So no compare
         # with the bytes left: ``record_bytes_left`` only loses ``lanes`` per word.
@@ -640,7 +643,7 @@ class TxQueue(wiring.Component):
         m.d.comb += this_count.eq(Mux(final_word,
                                       Mux(first_word, record.count, record_bytes_left),
                                       Mux(first_word, lanes - record.lane, lanes)))
-        packer_in = packer.i_stream
+        packer_in = packer_skid.i_stream
         m.d.comb += [
             packer_in.valid.eq(records.r_rdy & (record.empty | landing.r_rdy)),
             packer_in.payload.data.eq(landing.r_data[:width]),
