@@ -10,7 +10,7 @@ by cycle: the round-robin :class:`~slique.hdl.dma.bus_arbiter.BusArbiter` over t
 (TX queue ``q`` is client ``2q``, RX queue ``q`` client ``2q + 1``), the burst master (a
 command of ``n`` beats fired in cycle ``f`` puts its requests on the bus in ``f + 1 .. f + n``
 and is done in ``f + n + 1``), each :class:`~slique.hdl.dma.rx_queue.RxQueue`'s FSM
-(completions seen a cycle late, frame FIFO, a frame's length three cycles after its commit,
+(completions seen a cycle late, frame FIFO (its lengths written through registers),
 descriptor, data bursts, write-back;
 descriptor fetches first, decided three cycles behind the ring: its distances registered,
 then the batch, then whether it goes; a frame admitted on the free descriptors of the cycle
@@ -19,8 +19,9 @@ before), each
 decision, each command chosen a cycle before it goes out, descriptor assembly, checks
 registered a cycle before the scan, reader, registered burst figures, write-back runs of up to 8
 descriptors flushed when nothing else is pending, landing FIFO (written through registers),
-a skid buffer, packer (behind its own), a skid buffer and store-and-forward FIFO with its output register) and the engine's TX mux (frame by frame, its
-grant moving on every idle cycle).
+a skid buffer, packer (behind its own), a skid buffer and store-and-forward FIFO with its
+output register, its lengths written through registers) and the engine's TX mux (frame by
+frame, its grant moving on every idle cycle).
 
 What it leaves out, because the firmware's traffic never gets there: errors and stops,
 frames of more than one RX buffer or TX descriptor, full FIFOs, and descriptor rings that run
@@ -138,7 +139,7 @@ class _RxQueue(_Client):
         self.fetches = deque()     # (done cycle, descriptors) of fetches in flight
         # frames in the frame FIFO: (length, token), behind the engine's register before the
         # queue and the FIFO's length register
-        self.lengths = _Fifo(latency=4)
+        self.lengths = _Fifo(latency=5)
         self.state = "IDLE"
         self.frame = None
         self.left = 0

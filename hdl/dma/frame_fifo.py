@@ -27,7 +27,12 @@ class FrameFIFO(wiring.Component):
     ``last`` word, which carries the frame's byte ``length``, or undone by a ``last`` word with
     ``abort`` set (its words are forgotten: the space is free again and nothing of the frame is
     ever read). Committed frames leave in order: their lengths on ``length_stream`` (one per
-    frame), their words on ``r_stream`` (``data``, ``last``).
+    frame), their words on ``r_stream`` (``data``, ``last``). A committed frame's length enters
+    the lengths' FIFO through registers (its write enable is near that FIFO, not the writer's
+    handshake): it is at ``length_stream`` three cycles after the commit (when the lengths
+    before it have left), and a commit waits only while a length is on its way in and the
+    FIFO has room for that one alone. Without ``output_register`` a frame's first word may reach
+    ``r_stream`` a cycle before its length: a reader waits for both.
 
     ``w_stream.ready`` is low only while the word memory is full (or, on a ``last`` word, while
     ``frames`` lengths are waiting): a frame longer than ``depth`` words can never be
@@ -57,8 +62,8 @@ class FrameFIFO(wiring.Component):
         flip-flops and a spare pair behind them, filled from the lengths' block RAM while
         either is empty): whatever decides on a length starts from a flip-flop near it rather
         than from the RAM's column, and the reader's ``ready`` goes no further than these
-        registers. A frame's length is then at the output three cycles after its commit rather
-        than two (when the lengths before it have left); the next length still follows a
+        registers. A frame's length is then at the output four cycles after its commit rather
+        than three (when the lengths before it have left); the next length still follows a
         cycle after a pop.
 
     Attributes
@@ -72,7 +77,7 @@ class FrameFIFO(wiring.Component):
         ``free == 0``, a register (its next value from compares of the pointers beside the
         push and the pop): for a writer's decision.
     commit_ready : ``Out(1)``
-        A frame can be committed (room for its length).
+        A frame can be committed (room for its length, one on its way in counted).
     """
 
     def __init__(self, *, data_width, depth, length_width=16, frames=16, output_register=False,
@@ -130,14 +135,17 @@ class FrameFIFO(wiring.Component):
         taken = Signal()                    # the word at the read port leaves the memory
         m.d.comb += [
             self.free.eq(depth - (write - read)),
-            self.commit_ready.eq(lengths.w_rdy),
+            # (room for this length after the one being written now)
+            self.commit_ready.eq(lengths.w_rdy & ~(lengths.w_en & lengths.one_left)),
             self.w_stream.ready.eq(Mux(word.last & word.abort, 1,
-                                       ~self.full & (~word.last | lengths.w_rdy))),
+                                       ~self.full & (~word.last | self.commit_ready))),
             pushed.eq(self.w_stream.valid & self.w_stream.ready),
             write_port.addr.eq(write[:-1]),
             write_port.data.data.eq(word.data),
             write_port.data.last.eq(word.last),
             write_port.en.eq(pushed & ~(word.last & word.abort)),
+        ]
+        m.d.sync += [
             lengths.w_data.eq(word.length),
             lengths.w_en.eq(pushed & word.last & ~word.abort),
         ]
@@ -250,6 +258,9 @@ class FabricOutputFIFO(Elaboratable):
     empty : Signal
         No word inside, not even one on its way to the output (``r_rdy`` is low for a cycle
         after a write into the empty FIFO).
+    one_left : Signal
+        Room for one word only (``w_rdy`` and no more): for a writer whose writes go in a
+        cycle late.
     """
 
     def __init__(self, *, width, depth, distributed=False):
@@ -265,6 +276,7 @@ class FabricOutputFIFO(Elaboratable):
         self.r_en = Signal()
         self.r_rdy = Signal()
         self.empty = Signal()
+        self.one_left = Signal()
 
     def elaborate(self, platform):
         m = Module()
@@ -298,6 +310,7 @@ class FabricOutputFIFO(Elaboratable):
         do_inner_read = Signal()
         m.d.comb += [
             self.empty.eq(~self.r_rdy & ~inner_any),
+            self.one_left.eq(inner_level == inner_depth - 1),
             self.w_rdy.eq(inner_level != inner_depth),
             do_write.eq(self.w_en & self.w_rdy),
             do_inner_read.eq(inner_any & (~self.r_rdy | self.r_en)),

@@ -197,7 +197,12 @@ class TxQueue(wiring.Component):
                                           "eop": 1})
         m.submodules.buffers = buffers = FabricOutputFIFO(
             width=entry_layout.size, depth=MAX_FRAME_DESCRIPTORS, distributed=True)
-        frames_ready = Signal(range(MAX_FRAME_DESCRIPTORS + 1))   # whole checked frames queued
+        # whole checked frames queued: ``frames_queued - frames_taken`` (two counters, each
+        # stepped by its own event, compared rather than one counter stepped by both)
+        frames_queued = Signal(range(2 * MAX_FRAME_DESCRIPTORS))
+        frames_taken = Signal.like(frames_queued)
+        frames_ready = Signal()               # frames_queued != frames_taken
+        m.d.comb += frames_ready.eq(frames_queued != frames_taken)
         scan_descriptors = Signal(range(MAX_FRAME_DESCRIPTORS + 1))
         scan_bytes = Signal(range(MAX_FRAME_BYTES + (1 << 16)))
         scan_error = Signal(7)                 # a frame was refused; reported when reached
@@ -335,7 +340,7 @@ class TxQueue(wiring.Component):
         # take the next buffer of a checked frame
         walker_busy = Signal()
         with m.If(~reading & ~frame_last_issued & buffers.r_rdy & ~draining & ~walker_busy &
-                  (in_frame | (frames_ready != 0)) & ~stopping):
+                  (in_frame | frames_ready) & ~stopping):
             m.d.comb += buffers.r_en.eq(1)
             popped = entry_layout(buffers.r_data)
             m.d.sync += [
@@ -351,10 +356,10 @@ class TxQueue(wiring.Component):
             ]
         frame_taken = Signal()                # the reader took a frame's EOP buffer
         m.d.comb += frame_taken.eq(buffers.r_en & entry_layout(buffers.r_data).eop)
-        with m.If(frame_queued & ~frame_taken):
-            m.d.sync += frames_ready.eq(frames_ready + 1)
-        with m.Elif(~frame_queued & frame_taken):
-            m.d.sync += frames_ready.eq(frames_ready - 1)
+        with m.If(frame_queued):
+            m.d.sync += frames_queued.eq(frames_queued + 1)
+        with m.If(frame_taken):
+            m.d.sync += frames_taken.eq(frames_taken + 1)
 
         # ---- write-back run -----------------------------------------------------------------
         run_first = Signal(INDEX_WIDTH)
@@ -404,7 +409,7 @@ class TxQueue(wiring.Component):
         m.d.sync += fetch_ready.eq(self.running & ~stopping & (scan_error == 0) & ~fetch_failed &
                                    (tail < count) & (run != 0) & credit_covers)
         data_pending = Signal()
-        m.d.comb += data_pending.eq(reading | (frames_ready != 0))
+        m.d.comb += data_pending.eq(reading | frames_ready)
         flush_ready = Signal()
         m.d.comb += flush_ready.eq((run_count != 0) & ~(walker_busy & ~walk_blocked) &
                                    ((run_count >= threshold) | walk_blocked | ~data_pending |
@@ -587,13 +592,13 @@ class TxQueue(wiring.Component):
             with m.If(~stopping):
                 with m.If(~cfg.enable):
                     m.d.sync += stopping.eq(1)
-                    with m.If(~in_frame & (frames_ready == 0) & (scan_descriptors != 0)):
+                    with m.If(~in_frame & ~frames_ready & (scan_descriptors != 0)):
                         # part of a frame's descriptors taken, the rest not yet in the ring
                         m.d.comb += [self.taken.eq(1), self.discarded.eq(1)]
                         m.d.sync += stop_error.eq(1 << TxQueueError.ABORTED)
                 with m.Elif(tail >= count):
                     m.d.sync += [stopping.eq(1), stop_error.eq(1 << TxQueueError.TAIL)]
-                with m.Elif((scan_error != 0) & (frames_ready == 0) & ~in_frame &
+                with m.Elif((scan_error != 0) & ~frames_ready & ~in_frame &
                             ~buffers.r_en):
                     # the refused frame is next: everything before it is done. It counts as
                     # a discarded frame, unless a descriptor fetch failed on its first one
@@ -611,7 +616,7 @@ class TxQueue(wiring.Component):
                             self.running.eq(0),
                             draining.eq(0),
                             stopping.eq(0),
-                            frames_ready.eq(0),
+                            frames_taken.eq(frames_queued),
                             scan_descriptors.eq(0),
                             scan_bytes.eq(0),
                         ]
