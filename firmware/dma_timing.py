@@ -225,7 +225,7 @@ class _TxQueue(_Client):
         self.checked = False       # registered: the assembled descriptor's checks are in
         self.posted = deque()      # (length, token) of descriptors from fetch on, in order
         self.descriptors = deque() # (length, token) of descriptors fetched, not yet scanned
-        self.buffers = _Fifo()     # checked descriptors: (length, token)
+        self.buffers = _Fifo(latency=3)  # checked descriptors (written through registers)
         self.frames_ready = 0
         self.reading = False
         self.in_frame = False

@@ -239,16 +239,21 @@ class TxQueue(wiring.Component):
                 refused_window.eq(~inside_window_to(window, descriptor.buffer_addr,
                                                     prefetch.buffer_end, self._addr_width)),
             ]
+        # a checked buffer enters the FIFO through registers (its LUT RAM's write enables are
+        # not the scan decision's): the scan asks for room counting one on its way in
         entry = Signal(entry_layout)
+        entry_write = Signal()
+        buffer_room = Signal()
         m.d.comb += [
             entry.address.eq(descriptor.buffer_addr),
             entry.length.eq(cmd_len.length),
             entry.rs.eq(cmd_len.rs),
             entry.eop.eq(cmd_len.eop),
-            buffers.w_data.eq(entry),
+            buffer_room.eq(buffers.w_rdy & ~(buffers.w_en & buffers.one_left)),
         ]
+        m.d.sync += [buffers.w_data.eq(entry), buffers.w_en.eq(entry_write)]
         frame_queued = Signal()
-        with m.If(have & self.running & ~stopping & (scan_error == 0) & buffers.w_rdy):
+        with m.If(have & self.running & ~stopping & (scan_error == 0) & buffer_room):
             m.d.comb += prefetch.take.eq(1)
             with m.If(assembled_err):
                 m.d.sync += scan_error.eq(1 << TxQueueError.BUS_ERROR)
@@ -257,7 +262,7 @@ class TxQueue(wiring.Component):
             with m.Elif(refused_window):
                 m.d.sync += scan_error.eq(1 << TxQueueError.WINDOW)
             with m.Else():
-                m.d.comb += buffers.w_en.eq(1)
+                m.d.comb += entry_write.eq(1)
                 with m.If(cmd_len.eop):
                     m.d.comb += frame_queued.eq(1)
                     m.d.sync += [scan_descriptors.eq(0), scan_bytes.eq(0)]
@@ -611,7 +616,7 @@ class TxQueue(wiring.Component):
                     m.d.sync += draining.eq(1)
                 with m.If(draining):
                     m.d.comb += [prefetch.flush.eq(1), buffers.r_en.eq(0)]
-                    with m.If(prefetch.empty & ~buffers.r_rdy):
+                    with m.If(prefetch.empty & buffers.empty & ~buffers.w_en):
                         m.d.sync += [
                             self.running.eq(0),
                             draining.eq(0),
