@@ -198,11 +198,15 @@ class TxQueue(wiring.Component):
         m.submodules.buffers = buffers = FabricOutputFIFO(
             width=entry_layout.size, depth=MAX_FRAME_DESCRIPTORS, distributed=True)
         # whole checked frames queued: ``frames_queued - frames_taken`` (two counters, each
-        # stepped by its own event, compared rather than one counter stepped by both)
+        # stepped by its own event). ``frames_ready`` is their compare, registered: a cycle
+        # behind the counters, which it can afford. The reader starts a frame on it only
+        # between frames, long after the taking of the one before was counted, and a newly
+        # queued frame's buffer reaches the FIFO's output later still (its latency is 3); the
+        # stop's checks on it wait for the scan, which needs two cycles per descriptor.
         frames_queued = Signal(range(2 * MAX_FRAME_DESCRIPTORS))
         frames_taken = Signal.like(frames_queued)
-        frames_ready = Signal()               # frames_queued != frames_taken
-        m.d.comb += frames_ready.eq(frames_queued != frames_taken)
+        frames_ready = Signal()
+        m.d.sync += frames_ready.eq(frames_queued != frames_taken)
         scan_descriptors = Signal(range(MAX_FRAME_DESCRIPTORS + 1))
         scan_bytes = Signal(range(MAX_FRAME_BYTES + (1 << 16)))
         scan_error = Signal(7)                 # a frame was refused; reported when reached
