@@ -208,7 +208,8 @@ class TxQueue(wiring.Component):
         frames_ready = Signal()
         m.d.sync += frames_ready.eq(frames_queued != frames_taken)
         scan_descriptors = Signal(range(MAX_FRAME_DESCRIPTORS + 1))
-        scan_bytes = Signal(range(MAX_FRAME_BYTES + (1 << 16)))
+        # bytes the frame being scanned may still take (no adder before the length check)
+        scan_room = Signal(range(MAX_FRAME_BYTES + 1), init=MAX_FRAME_BYTES)
         scan_error = Signal(7)                 # a frame was refused; reported when reached
         draining = Signal()                    # the stop empties the buffers
 
@@ -218,8 +219,6 @@ class TxQueue(wiring.Component):
         have = Signal()                       # an assembled descriptor, checked
         m.d.comb += have.eq(prefetch.valid & checked)
         cmd_len = descriptor.cmd_type_len
-        new_bytes = Signal.like(scan_bytes)
-        m.d.comb += new_bytes.eq(scan_bytes + cmd_len.length)
         # The checks, into registers in the cycle after the descriptor is assembled (the
         # window check alone is three 66-bit compares, with the buffer's end summed by the
         # prefetch as the descriptor was assembled): the scan takes a
@@ -238,7 +237,7 @@ class TxQueue(wiring.Component):
                 checked.eq(1),
                 refused_type.eq((cmd_len.dtyp != DTYP_DATA) | ~cmd_len.dext),
                 refused_length.eq(
-                    (cmd_len.length == 0) | (new_bytes > MAX_FRAME_BYTES) |
+                    (cmd_len.length == 0) | (cmd_len.length > scan_room) |
                     ((scan_descriptors == MAX_FRAME_DESCRIPTORS - 1) & ~cmd_len.eop)),
                 refused_window.eq(~inside_window_to(window, descriptor.buffer_addr,
                                                     prefetch.buffer_end, self._addr_width)),
@@ -269,10 +268,10 @@ class TxQueue(wiring.Component):
                 m.d.comb += entry_write.eq(1)
                 with m.If(cmd_len.eop):
                     m.d.comb += frame_queued.eq(1)
-                    m.d.sync += [scan_descriptors.eq(0), scan_bytes.eq(0)]
+                    m.d.sync += [scan_descriptors.eq(0), scan_room.eq(MAX_FRAME_BYTES)]
                 with m.Else():
                     m.d.sync += [scan_descriptors.eq(scan_descriptors + 1),
-                                 scan_bytes.eq(new_bytes)]
+                                 scan_room.eq(scan_room - cmd_len.length)]
 
         # ---- read: buffers of checked frames, in bursts --------------------------------------
         landing_depth = 2 * max_beats
@@ -627,7 +626,7 @@ class TxQueue(wiring.Component):
                             stopping.eq(0),
                             frames_taken.eq(frames_queued),
                             scan_descriptors.eq(0),
-                            scan_bytes.eq(0),
+                            scan_room.eq(MAX_FRAME_BYTES),
                         ]
                         with m.If(stop_error != 0):
                             m.d.comb += [self.error.eq(stop_error), self.disable.eq(1)]
