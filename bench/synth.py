@@ -25,6 +25,11 @@ takes minutes there), and the result's ``note`` says so. A design is reported as
 (``fits=False``, with a note) when its synthesized cells exceed the device, or when neither
 placer can place it.
 
+Each placement's nextpnr report (``NAME.seedN.PLACER.report.json`` in the work directory) has
+the arrival time at every timing endpoint (``--detailed-timing-report``):
+``python -m slique.bench.timing_paths REPORT`` lists every register later than a period, not
+only the worst path that nextpnr's log shows.
+
 Results are cached in ``$SLIQUE_CACHE_DIR/synth`` (default ``~/.cache/slique/synth``), keyed by
 a hash of the generated RTLIL, the target, the options and the versions of the tools.
 """
@@ -695,6 +700,7 @@ def _place_and_route(device, *, name, workdir, clock_mhz, seed, placer):
         device.nextpnr, *device.nextpnr_arguments,
         "--json", f"{name}.json",
         "--report", report_name,
+        "--detailed-timing-report",   # every endpoint's arrival: slique.bench.timing_paths
         "--freq", f"{clock_mhz:g}",
         "--seed", str(seed),
         "--placer", placer,
