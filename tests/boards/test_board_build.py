@@ -7,6 +7,7 @@ import stat
 import pytest
 
 from slique.bench.synth import DEVICES, read_nextpnr_report
+from slique.bench.timing_paths import slow_endpoints
 from slique.boards import build as board_build
 from slique.cli import main
 
@@ -45,6 +46,10 @@ def test_icebreaker_blinky_builds_meets_timing_and_is_cached(tmp_path, private_c
     assert document["bitstream"] == str(bitstream)
     assert bitstream.stat().st_size > 100_000  # an UP5K image is about 104 kB
     assert json.loads((output / "blinky.report.json").read_text()) == document
+    # nextpnr's report has every endpoint's arrival, for slique.bench.timing_paths
+    nextpnr_report = json.loads((output / "blinky.nextpnr.json").read_text())
+    assert nextpnr_report["detailed_net_timings"]
+    assert slow_endpoints(nextpnr_report, 0.0)  # every register is later than 0 ns
 
     again = board_build.build("icebreaker", "blinky", output=output)
     assert again.cached and again.to_json() == document
@@ -119,6 +124,8 @@ def test_timing_not_met_fails_with_the_clock_named(tmp_path, monkeypatch, capsys
     assert main(["build", "--board", "icebreaker", "--program"]) == 1
     error = capsys.readouterr().err
     assert "timing not met" in error and "cd_sync.clk" in error and "10.50 MHz" in error
+    assert (f"python -m slique.bench.timing_paths {tmp_path / 'blinky.nextpnr.json'} "
+            f"--period 83.3333") in error
 
 
 def _fake_seeded_build(fmax_by_seed, calls):
