@@ -15,9 +15,10 @@ descriptor, data bursts, write-back;
 descriptor fetches first, decided three cycles behind the ring: its distances registered,
 then the batch, then whether it goes; a frame admitted on the free descriptors of the cycle
 before), each
-:class:`~slique.hdl.dma.tx_queue.TxQueue` (completions seen a cycle late, registered fetch
-decision, each command chosen a cycle before it goes out, descriptor assembly, checks
-registered a cycle before the scan, reader, registered burst figures, write-back runs of up to 8
+:class:`~slique.hdl.dma.tx_queue.TxQueue` (completions seen a cycle late, fetch decided
+two cycles behind the ring: its run registered, then the batch and the decision, each
+command chosen a cycle before it goes out, descriptor assembly, checks registered a cycle
+before the scan, reader, registered burst figures, write-back runs of up to 8
 descriptors flushed when nothing else is pending, landing FIFO (written through registers),
 a skid buffer, packer (behind its own), a skid buffer and store-and-forward FIFO with its
 output register, its lengths written through registers) and the engine's TX mux (frame by
@@ -219,7 +220,8 @@ class _TxQueue(_Client):
         self.count = timing.tx_count
         self.tail = 0
         self.fetch = 0
-        self.fetch_ready = False   # registered
+        self.run = 0               # registered: the fetch batch the ring allowed a cycle before
+        self.fetch_ready = False   # registered: from the run of the cycle before
         self.batch = 0             # registered
         self.prefetch = _Prefetch(timing.words_per_descriptor)
         self.checked = False       # registered: the assembled descriptor's checks are in
@@ -313,8 +315,9 @@ class _TxQueue(_Client):
             if self.last_issued:
                 frame_done = True
         # registered updates
-        self.fetch_ready = batch_now != 0
-        self.batch = batch_now
+        self.fetch_ready = self.run != 0
+        self.batch = self.run
+        self.run = batch_now
         reading, left = self.reading, self.left
         self.data_ready = reading and left != 0
         beats_now = min(-(-left // t.lanes), MAX_BEATS)

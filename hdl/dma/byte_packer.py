@@ -34,10 +34,11 @@ class BytePacker(wiring.Component):
     frame's last word is out (one or two cycles between frames).
 
     An input word is aligned (its bytes moved down to lane 0) on its way into a
-    :class:`~slique.hdl.mac.skid_buffer.SkidBuffer`, and packed from there (its bytes past
-    ``count`` cleared, shifted by the bytes held, the handshakes' choice): the packing starts
-    from flip-flops, and ``i_stream.ready`` is a register. A word spends a cycle in the skid
-    buffer.
+    :class:`~slique.hdl.mac.skid_buffer.SkidBuffer`, and written from there into a ring of two
+    words' bytes (its ``count`` bytes, from the ring's write position on): the packing
+    starts from flip-flops, no shifter follows the handshakes, and ``i_stream.ready`` is a
+    register. A word spends a cycle in the skid buffer. The bytes of the last word past the
+    frame's end are 0.
 
     Parameters
     ----------
@@ -63,7 +64,7 @@ class BytePacker(wiring.Component):
         lanes = self._data_width // 8
         width = self._data_width
 
-        held = Signal(2 * width)              # packed bytes, lane 0 first
+        held = Signal(2 * width)              # a ring of packed bytes
         fill = Signal(range(2 * lanes + 1))   # bytes held
         ending = Signal()                     # the frame's last input is in
         aborting = Signal()
@@ -73,7 +74,6 @@ class BytePacker(wiring.Component):
         out_fire = Signal()
         m.d.comb += [
             out.valid.eq((fill >= lanes) | ending),
-            out.payload.data.eq(held[:width]),
             out.payload.last.eq(ending & (fill <= lanes)),
             out.payload.abort.eq(aborting),
             out.payload.length.eq(length),
@@ -107,25 +107,37 @@ class BytePacker(wiring.Component):
             in_fire.eq(aligner.o_stream.valid & aligner.o_stream.ready),
         ]
 
-        # Bytes of ``held`` from ``fill`` on are always zero. So the output never needs a
-        # shifter: it takes the low word (or, at a frame's end, all that is held, the rest
-        # being zero), and what remains is the high word. The input's bytes are placed at
-        # ``fill`` (a register) in a window of three words, from which the output's word
-        # drops out: no shift amount depends on this cycle's handshakes.
-        window = Signal(3 * width)
-        mask = Cat((word.count > lane).replicate(8) for lane in range(lanes))
-        m.d.comb += window.eq(held | ((word.data & mask) << (fill * 8)))
+        # ``held`` is a ring of two words' bytes: a word's bytes are written from byte
+        # ``write_byte`` on (each byte of the ring picks its input byte by ``write_byte``'s
+        # low bits and is enabled when it falls among the word's ``count``), and the output is
+        # the ring's word ``read_word``, its bytes past ``fill`` cleared at a frame's end. So
+        # no shifter follows ``fill`` and the handshakes only enable: every byte's input is a
+        # mux of the aligned word chosen by registers.
+        ring_bytes = 2 * lanes
+        write_byte = Signal(range(ring_bytes))
+        read_word = Signal()
+        for index in range(ring_bytes):
+            offset = Signal(range(ring_bytes), name=f"offset_{index}")
+            m.d.comb += offset.eq(index - write_byte)
+            with m.If(in_fire & (offset < word.count)):
+                m.d.sync += held.word_select(index, 8).eq(
+                    word.data.word_select(offset[:(lanes - 1).bit_length()], 8))
+        kept = Cat((fill > lane).replicate(8) for lane in range(lanes))
+        m.d.comb += out.payload.data.eq(held.word_select(read_word, width) & kept)
         with m.If(in_fire):
             m.d.sync += [
-                held.eq(Mux(out_fire, window[width:], window[:2 * width])),
+                write_byte.eq(write_byte + word.count),
                 fill.eq(Mux(out_fire, fill + word.count - lanes, fill + word.count)),
                 ending.eq(word.last),
                 aborting.eq(word.abort & word.last),
                 length.eq(length + word.count),
             ]
         with m.Else():
-            m.d.sync += [held.eq(Mux(out_fire, held[width:], held)),
-                         fill.eq(Mux(out_fire, fill_less, fill))]
+            m.d.sync += fill.eq(Mux(out_fire, fill_less, fill))
+        with m.If(out_fire):
+            m.d.sync += read_word.eq(~read_word)
         with m.If(out_fire & out.payload.last):
-            m.d.sync += [ending.eq(0), aborting.eq(0), length.eq(0)]
+            # the next frame starts at the ring's first byte (no input comes before this)
+            m.d.sync += [ending.eq(0), aborting.eq(0), length.eq(0), write_byte.eq(0),
+                         read_word.eq(0)]
         return m

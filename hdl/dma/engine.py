@@ -127,11 +127,11 @@ class DmaEngine(wiring.Component):
             m.submodules[f"tx{n}"] = tx
             tx_queues.append(tx)
             wiring.connect(m, tx.bus, arbiter.clients[2 * n])
-            self._connect_ring(m, bank, tx, "T", "TXDCTL", n, window)
+            tx_error = self._connect_ring(m, bank, tx, "T", "TXDCTL", n, window)
             for error in TxQueueError:
-                m.d.comb += getattr(bank.TQERR[n], error.name).set.eq(tx.error[error])
+                m.d.comb += getattr(bank.TQERR[n], error.name).set.eq(tx_error[error])
             causes["TXQ"].append(tx.written_back)
-            causes["TXERR"].append(tx.error.any())
+            causes["TXERR"].append(tx_error.any())
             events["TPT"].append(tx.taken)
             events["HTDPMC"].append(tx.discarded)
             events["GPTC"].append(tx.sent)
@@ -141,16 +141,16 @@ class DmaEngine(wiring.Component):
             m.submodules[f"rx{n}"] = rx
             rx_queues.append(rx)
             wiring.connect(m, rx.bus, arbiter.clients[2 * n + 1])
-            self._connect_ring(m, bank, rx, "R", "RXDCTL", n, window)
+            rx_error = self._connect_ring(m, bank, rx, "R", "RXDCTL", n, window)
             m.d.comb += [
                 rx.buffer_size.eq(bank.SRRCTL[n].BSIZEPKT.data),
                 rx.descriptor_type.eq(bank.SRRCTL[n].DESCTYPE.data),
             ]
             _merge_events(m, f"RQDPC{n}", [rx.dropped], bank.RQDPC[n].inc)
             for error in RxQueueError:
-                m.d.comb += getattr(bank.RQERR[n], error.name).set.eq(rx.error[error])
+                m.d.comb += getattr(bank.RQERR[n], error.name).set.eq(rx_error[error])
             causes["RXQ"].append(rx.written_back)
-            causes["RXERR"].append(rx.error.any())
+            causes["RXERR"].append(rx_error.any())
             events["GPRC"].append(rx.delivered)
             events["MPC"].append(rx.missed)
             events["RNBC"].append(rx.missed)
@@ -199,24 +199,31 @@ class DmaEngine(wiring.Component):
         return m
 
     def _connect_ring(self, m, bank, queue, prefix, control, n, window):
-        """Ring registers -> the queue's config; the queue's head and disable -> the bank."""
+        """Ring registers -> the queue's config; the queue's head and disable -> the bank.
+        Returns the queue's errors as the bank takes them: a stop's errors and its clearing of
+        ENABLE reach the bank through registers, together (a cycle late)."""
         base_low = getattr(bank, f"{prefix}DBAL")[n].ADDRESS.data
+        error = Signal.like(queue.error, name=f"{prefix}QERR{n}_raised")
+        disable = Signal(name=f"{control}{n}_disable")
+        m.d.sync += [error.eq(queue.error), disable.eq(queue.disable)]
         m.d.comb += [
             queue.config.base.eq(Cat(C(0, 7), base_low, getattr(bank, f"{prefix}DBAH")[n].data)),
             queue.config.length.eq(getattr(bank, f"{prefix}DLEN")[n].LENGTH.data),
             queue.config.head.eq(getattr(bank, f"{prefix}DH")[n].HEAD.data),
             queue.config.tail.eq(getattr(bank, f"{prefix}DT")[n].TAIL.data),
-            queue.config.enable.eq(getattr(bank, control)[n].ENABLE.data),
+            # (ENABLE as the queue would see it had the clear not waited in a register)
+            queue.config.enable.eq(getattr(bank, control)[n].ENABLE.data & ~disable),
             queue.config.wthresh.eq(getattr(bank, control)[n].WTHRESH.data),
             getattr(bank, control)[n].ENABLE.hw_data.eq(0),
-            getattr(bank, control)[n].ENABLE.hw_stb.eq(queue.disable),
             queue.window.eq(window),
         ]
+        m.d.comb += getattr(bank, control)[n].ENABLE.hw_stb.eq(disable)
         # the head reaches TDH / RDH through registers (a cycle late), like the causes
         m.d.sync += [
             getattr(bank, f"{prefix}DH")[n].HEAD.hw_data.eq(queue.head),
             getattr(bank, f"{prefix}DH")[n].HEAD.hw_stb.eq(queue.head_stb),
         ]
+        return error
 
     def _tx_mux(self, m, tx_queues):
         """TX streams of the queues onto ``tx_stream``, frame by frame, round-robin."""

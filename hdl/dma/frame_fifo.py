@@ -290,6 +290,9 @@ class FabricOutputFIFO(Elaboratable):
         consume_after = Signal.like(consume, init=0 if inner_depth == 1 else 1)
         inner_any = Signal()
         inner_one = Signal()                # inner_level == 1, a register likewise
+        # w_rdy and one_left likewise (the writer's decisions start from flip-flops)
+        inner_full = Signal()               # inner_level == inner_depth
+        one_left_flag = Signal(init=inner_depth == 1)
 
         def following(pointer):
             return Mux(pointer == inner_depth - 1, 0, pointer + 1)
@@ -310,8 +313,8 @@ class FabricOutputFIFO(Elaboratable):
         do_inner_read = Signal()
         m.d.comb += [
             self.empty.eq(~self.r_rdy & ~inner_any),
-            self.one_left.eq(inner_level == inner_depth - 1),
-            self.w_rdy.eq(inner_level != inner_depth),
+            self.one_left.eq(one_left_flag),
+            self.w_rdy.eq(~inner_full),
             do_write.eq(self.w_en & self.w_rdy),
             do_inner_read.eq(inner_any & (~self.r_rdy | self.r_en)),
             w_port.addr.eq(produce),
@@ -327,10 +330,12 @@ class FabricOutputFIFO(Elaboratable):
             m.d.sync += produce.eq(following(produce))
         with m.If(do_write & ~do_inner_read):
             m.d.sync += [inner_level.eq(inner_level + 1), inner_any.eq(1),
-                         inner_one.eq(inner_level == 0)]
+                         inner_one.eq(inner_level == 0), inner_full.eq(one_left_flag),
+                         one_left_flag.eq(inner_level + 2 == inner_depth)]
         with m.If(do_inner_read & ~do_write):
             m.d.sync += [inner_level.eq(inner_level - 1), inner_any.eq(inner_level != 1),
-                         inner_one.eq(inner_level == 2)]
+                         inner_one.eq(inner_level == 2), inner_full.eq(0),
+                         one_left_flag.eq(inner_full)]
         if self._attrs is None:
             # the write's address is the one read (r_addr is next_consume) when the RAM is
             # empty, or holds one word that is read now: the write goes through to the read

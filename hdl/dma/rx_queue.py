@@ -193,7 +193,6 @@ class RxQueue(wiring.Component):
 
         base = Signal(64)
         count = Signal(INDEX_WIDTH + 1)
-        last_index = Signal(INDEX_WIDTH)      # count - 1
         buffer_bytes = Signal(17)             # SRRCTL.BSIZEPKT * 1024, latched
         buffer_units = Signal(7)              # SRRCTL.BSIZEPKT, latched
         fetch = Signal(INDEX_WIDTH)
@@ -374,7 +373,11 @@ class RxQueue(wiring.Component):
         # count of the cycle before (the tail only ever adds to it, the head moves a cycle
         # before a frame is looked at)
         free_descriptors = Signal(INDEX_WIDTH + 1)
-        m.d.sync += free_descriptors.eq(ring_distance(head, cfg.tail, count))
+        # free_descriptors == 0, registered beside it: the distance is 0 exactly when the head
+        # (always below the count) is the tail
+        no_free_descriptor = Signal()
+        m.d.sync += [free_descriptors.eq(ring_distance(head, cfg.tail, count)),
+                     no_free_descriptor.eq(head == cfg.tail)]
         # a frame of several buffers: fewer free descriptors than it needs, a cycle behind
         # (its own state, ADMIT, after SIZE: the compare's carry chain ends in a flip-flop)
         short_of_descriptors = Signal()
@@ -405,6 +408,7 @@ class RxQueue(wiring.Component):
         # run's minimum)
         wb_remaining = Signal.like(needed)
         wb_to_end = Signal(INDEX_WIDTH + 1)
+        wb_slot_last = Signal()               # wb_to_end == 1, a register
         wb_bytes_left = Signal(14)            # frame bytes from wb_index on
         wb_fits = Signal()                    # wb_bytes_left <= buffer_bytes: the EOP one
         write_back = Signal(RxWriteBack)
@@ -447,9 +451,10 @@ class RxQueue(wiring.Component):
                     m.d.sync += [wb_index.eq(wb_index + 1),
                                  wb_all.eq(wb_index + 1 == needed),
                                  wb_remaining.eq(wb_remaining - 1),
-                                 wb_slot.eq(Mux(wb_slot == last_index, 0, wb_slot + 1)),
-                                 wb_to_end.eq(Mux(wb_slot == last_index, count,
-                                                  wb_to_end - 1)),
+                                 wb_slot.eq(Mux(wb_slot_last, 0, wb_slot + 1)),
+                                 wb_to_end.eq(Mux(wb_slot_last, count, wb_to_end - 1)),
+                                 wb_slot_last.eq(Mux(wb_slot_last, count == 1,
+                                                     wb_to_end == 2)),
                                  wb_bytes_left.eq(Mux(wb_fits, 0,
                                                       wb_bytes_left - buffer_bytes)),
                                  wb_fits.eq(wb_bytes_left <= (buffer_bytes << 1))]
@@ -526,6 +531,7 @@ class RxQueue(wiring.Component):
                                  frame_error.eq(0), wb_index.eq(0), wb_slot.eq(head),
                                  # (head_room: count - head, settled since the delivery)
                                  wb_remaining.eq(1), wb_to_end.eq(head_room),
+                                 wb_slot_last.eq(head_room == 1),
                                  wb_bytes_left.eq(meta_out.length),
                                  wb_fits.eq(fits_buffer(meta_out.length, buffer_units))]
                     with m.If(~self.running | stopping):
@@ -534,7 +540,7 @@ class RxQueue(wiring.Component):
                         m.next = "FINISH"
                     with m.Elif(fits_buffer(meta_out.length, buffer_units)):
                         # one buffer: no need to count them
-                        with m.If(free_descriptors == 0):
+                        with m.If(no_free_descriptor):
                             m.d.comb += ring_missed.eq(1)
                             m.d.sync += draining.eq(1)
                             m.next = "FINISH"
@@ -722,7 +728,6 @@ class RxQueue(wiring.Component):
                         self.running.eq(1),
                         base.eq(cfg.base),
                         count.eq(start_count),
-                        last_index.eq(start_count - 1),
                         buffer_bytes.eq(self.buffer_size * SRRCTL_BSIZEPKT_UNIT),
                         buffer_units.eq(self.buffer_size),
                         head.eq(cfg.head),

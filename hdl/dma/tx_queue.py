@@ -175,16 +175,18 @@ class TxQueue(wiring.Component):
             data_width=width, descriptors=PREFETCH_DESCRIPTORS)
         credit = prefetch.credit
         # the next fetch burst: the descriptors from ``fetch`` up to the tail, not across the
-        # ring's end (one subtractor's borrow chooses), at most FETCH_DESCRIPTORS
-        run = Signal(INDEX_WIDTH + 1)
-        run_long = Signal()                   # run >= FETCH_DESCRIPTORS
+        # ring's end (one subtractor's borrow chooses), at most FETCH_DESCRIPTORS; the run
+        # registered, then the batch and the decision from it (two cycles behind ``fetch``
+        # and the tail: after a fetch the queue waits for its done, longer than that)
+        run = Signal(INDEX_WIDTH + 1)         # registered
+        run_long = Signal()                   # run >= FETCH_DESCRIPTORS, registered with it
         batch_now = Signal(range(FETCH_DESCRIPTORS + 1))
         batch = Signal.like(batch_now)        # registered, like the burst figures below
-        m.d.sync += batch.eq(batch_now)
         fetch_bits = (FETCH_DESCRIPTORS - 1).bit_length()
+        run_now = ring_run(fetch.index, tail, fetch.room)
+        m.d.sync += [run.eq(run_now), run_long.eq(run_now[fetch_bits:] != 0),
+                     batch.eq(batch_now)]
         m.d.comb += [
-            run.eq(ring_run(fetch.index, tail, fetch.room)),
-            run_long.eq(run[fetch_bits:] != 0),
             batch_now.eq(Mux(run_long, FETCH_DESCRIPTORS, run[:fetch_bits])),
             prefetch.fill.payload.data.eq(bus.read.payload.data),
             prefetch.fill.payload.err.eq(bus.read.payload.err),
@@ -414,7 +416,11 @@ class TxQueue(wiring.Component):
         fetch_failed = Signal()
         # credit >= batch_now, without waiting for batch_now's multiplexer
         credit_covers = Mux(run_long, credit >= FETCH_DESCRIPTORS, credit >= run[:fetch_bits])
-        m.d.sync += fetch_ready.eq(self.running & ~stopping & (scan_error == 0) & ~fetch_failed &
+        # (``run`` is from the ring a cycle before: not before the queue has run a cycle)
+        running_before = Signal()
+        m.d.sync += running_before.eq(self.running)
+        m.d.sync += fetch_ready.eq(self.running & running_before & ~stopping &
+                                   (scan_error == 0) & ~fetch_failed &
                                    (tail < count) & (run != 0) & credit_covers)
         data_pending = Signal()
         m.d.comb += data_pending.eq(reading | frames_ready)

@@ -144,6 +144,7 @@ class WishboneBurstMaster(wiring.Component):
         accepted = Signal()
         answered = Signal()
         skipped = Signal()
+        skipped_read = Signal()             # skipped, were it a read
         finishing = Signal()
         counted = Signal()                  # answered | skipped
 
@@ -156,6 +157,7 @@ class WishboneBurstMaster(wiring.Component):
             # one per cycle, once the requests on the bus are answered
             skipped.eq(self.busy & errored & issue_left & ~pending &
                        (~write | self.write.valid)),
+            skipped_read.eq(self.busy & errored & issue_left & ~pending),
             counted.eq(answered | skipped),
 
             bus.cyc.eq(self.busy & (pending | issuing)),
@@ -177,7 +179,10 @@ class WishboneBurstMaster(wiring.Component):
             # a skipped write beat waits for the client's ``write.valid``: the command it ends
             # is done in the next cycle (``to_answer`` is 0 then), so that ``done`` never
             # waits for a client
-            finishing.eq(self.busy & Mux(answered | (skipped & ~write), answer_last,
+            # (a skipped read beat spelled without ``write.valid``, which it does not
+            # depend on: ``done`` and the next command's load then do not wait for the
+            # write skid buffer's ``valid``)
+            finishing.eq(self.busy & Mux(answered | (skipped_read & ~write), answer_last,
                                          answer_none)),
             self.done.valid.eq(finishing),
             self.done.payload.err.eq(errored | (answered & bus.err)),

@@ -175,6 +175,7 @@ def test_byte_packer_packs_any_lanes(data_width, seed, replay, cycles):
         assert aborted == abort, hint
         if not abort:
             assert length == len(frame) and data[:len(frame)] == frame, hint
+            assert not any(data[len(frame):]), hint  # the last word's padding is 0
             assert len(data) == -(-len(frame) // lanes) * lanes, hint
 
 
