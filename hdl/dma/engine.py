@@ -211,8 +211,7 @@ class DmaEngine(wiring.Component):
             queue.config.length.eq(getattr(bank, f"{prefix}DLEN")[n].LENGTH.data),
             queue.config.head.eq(getattr(bank, f"{prefix}DH")[n].HEAD.data),
             queue.config.tail.eq(getattr(bank, f"{prefix}DT")[n].TAIL.data),
-            # (ENABLE as the queue would see it had the clear not waited in a register)
-            queue.config.enable.eq(getattr(bank, control)[n].ENABLE.data & ~disable),
+            queue.config.enable.eq(getattr(bank, control)[n].ENABLE.data),
             queue.config.wthresh.eq(getattr(bank, control)[n].WTHRESH.data),
             getattr(bank, control)[n].ENABLE.hw_data.eq(0),
             queue.window.eq(window),

@@ -9,7 +9,8 @@ from .ring import buffer_end, inside_window_from, window_compares
 __all__ = ["registered_start"]
 
 
-def registered_start(m, config, enable_seen, running, *, window, addr_width, checks=None):
+def registered_start(m, config, enable_seen, running, disable, *, window, addr_width,
+                     checks=None):
     """Start a queue three cycles after ENABLE rises (or, if it rises while the queue is still
     stopping, as soon as it has stopped), with its configuration checked in the three cycles
     before, in registers: the ring's end first, then the compares, then their verdict, so that
@@ -28,6 +29,9 @@ def registered_start(m, config, enable_seen, running, *, window, addr_width, che
         ``config.enable`` a cycle before (a register).
     running : Value
         The queue runs.
+    disable : Value
+        The queue clears ENABLE in this cycle (the bank does so a cycle later: a start
+        pending is dropped now, so that ENABLE's last cycle does not start the queue).
     window : View of :func:`~slique.hdl.dma.ring.window_layout`
     addr_width : int
     checks : dict of int to Value, optional
@@ -44,7 +48,7 @@ def registered_start(m, config, enable_seen, running, *, window, addr_width, che
     pending_before = Signal(2)                # start_pending one and two cycles before
     m.d.sync += pending_before.eq(Cat(start_pending, pending_before[0]) &
                                   config.enable.replicate(2))
-    with m.If(~config.enable):
+    with m.If(~config.enable | disable):
         m.d.sync += start_pending.eq(0)
     with m.Elif(~enable_seen):
         m.d.sync += start_pending.eq(1)

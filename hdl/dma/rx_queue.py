@@ -706,7 +706,7 @@ class RxQueue(wiring.Component):
         # An enable (ENABLE 0 -> 1) starts the queue two cycles later, its configuration
         # checked in registers in the two cycles before (queue_start.registered_start)
         start, errors = registered_start(
-            m, cfg, enable_seen, self.running, window=self.window,
+            m, cfg, enable_seen, self.running, self.disable, window=self.window,
             addr_width=self._addr_width,
             checks={RxQueueError.SRRCTL: (self.buffer_size == 0) |
                                          (self.descriptor_type != SRRCTL_DESCTYPE_ADV_ONEBUF)})

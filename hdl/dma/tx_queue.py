@@ -582,8 +582,9 @@ class TxQueue(wiring.Component):
 
         # ---- run / stop ---------------------------------------------------------------------
         ring_bytes = cfg.length
-        start, errors = registered_start(m, cfg, enable_seen, self.running,
-                                         window=self.window, addr_width=self._addr_width)
+        start, errors = registered_start(m, cfg, enable_seen, self.running, self.disable,
+                                         window=self.window,
+                                         addr_width=self._addr_width)
         start_count = ring_bytes >> 4
         with m.If(~self.running):
             with m.If(start):
