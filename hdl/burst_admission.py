@@ -384,7 +384,7 @@ class BurstAdmission(wiring.Component):
     def _sample_config(self, m):
         """Configuration registers: what the decision and the bucket need of the configuration
         ports of the previous cycle. The rate is split into its integer part (kept as
-        ``rate_integer + delta`` for ``delta`` of -1, 0, 1) and its fraction (at most
+        ``rate_integer + delta`` for ``delta`` of -2, -1, 0, 1) and its fraction (at most
         ``D - 1``); ``step = D - rate_fraction``: the fraction wraps when ``fraction >= step``."""
         fraction_bits = self._fraction_bits
         rate_integer = self.refill_rate[fraction_bits:]
@@ -400,6 +400,9 @@ class BurstAdmission(wiring.Component):
             rate = config["rate", delta] = Signal(signed(self._token_bits + 2), init=delta,
                                                   name=f"rate_{_DELTAS[delta]}")
             m.d.sync += rate.eq(rate_integer + delta)
+        # for the bucket's thresholds (C - refill + 1 with refill = rate_integer - 1)
+        config["rate", -2] = Signal(signed(self._token_bits + 2), init=-2, name="rate_minus_two")
+        m.d.sync += config["rate", -2].eq(rate_integer - 2)
         denominator = Mux(self.refill_denominator == 0, 1 << fraction_bits,
                           self.refill_denominator)
         requested = self.refill_rate[:fraction_bits]
@@ -464,11 +467,11 @@ class BurstAdmission(wiring.Component):
         Built for timing: ``refill`` is a register, kept with ``refill - 1`` and with the
         thresholds for ``C - refill`` and ``C - refill + 1`` beside it, so that the loop through
         ``tokens`` is one adder and one comparator side by side, after which the decision
-        (``take``) and the comparison only choose. A threshold is ``C - refill + 1`` clamped to
-        ``0 .. 2 ** token_bits`` (unsigned): ``tokens > C - refill`` is then ``tokens >=
-        threshold``, an unsigned carry chain with no sign logic after it (with the signed
-        ``C - refill``, at seed 1 of 19aa877 two LUT levels followed the chain in the
-        Colorlight's worst path, 8.38 ns).
+        (``take``) and the comparison only choose. A threshold is ``C - refill + 1``, 0 when
+        negative (unsigned): ``tokens > C - refill`` is then ``tokens >= threshold``, an
+        unsigned carry chain with no sign logic after it (with the signed ``C - refill``, at
+        seed 1 of 19aa877 two LUT levels followed the chain in the Colorlight's worst path,
+        8.38 ns).
         """
         fraction_bits, token_bits = self._fraction_bits, self._token_bits
         fraction = self.token_fraction
@@ -481,33 +484,31 @@ class BurstAdmission(wiring.Component):
         with m.Else():
             m.d.sync += fraction.eq(fraction + config["rate_fraction"])
 
-        # refill[delta] = refill + delta and threshold[delta] = C - refill[delta] + 1, clamped
-        # to 0 .. 2 ** token_bits, with the C that takes effect at the same edge (the
-        # configuration ports now).
+        # refill[delta] = refill + delta and threshold[delta] = C - refill[delta] + 1 (at most
+        # 2 ** token_bits + 1: refill is at least -1), clamped at 0, with the C that takes
+        # effect at the same edge (the configuration ports now).
         refill = {delta: Signal(signed(token_bits + 2), init=delta,
                                 name=f"refill_{_DELTAS[delta]}") for delta in (-1, 0)}
         threshold = {delta: Signal(token_bits + 1, init=1 - delta,
                                    name=f"over_threshold_{_DELTAS[delta]}") for delta in (-1, 0)}
         refill_zero = Signal(init=1)
 
-        def clamped(value):
-            """``value`` (signed) clamped to ``0 .. 2 ** token_bits``."""
-            value = value.as_signed()
-            return Mux(value[-1], 0, Mux(value[token_bits:].any(), 1 << token_bits,
-                                         value[:token_bits]))
-        # C - (rate + delta) + 1
-        spare = {delta: clamped(self.bucket_capacity - config["rate", 0] - delta + 1)
-                 for delta in _DELTAS}
+        # spare[delta] = C - (rate_integer + delta), 0 if negative: one subtractor each
+        spare = {}
+        for delta in (0, -1, -2):
+            difference = (self.bucket_capacity - config["rate", delta]).as_signed()
+            spare[delta] = Mux(difference[-1], 0, difference[:token_bits + 1])
         m.d.sync += [
             refill[0].eq(Mux(wraps, config["rate", 1], config["rate", 0])),
             refill[-1].eq(Mux(wraps, config["rate", 0], config["rate", -1])),
-            threshold[0].eq(Mux(wraps, spare[1], spare[0])),
-            threshold[-1].eq(Mux(wraps, spare[0], spare[-1])),
+            threshold[0].eq(Mux(wraps, spare[0], spare[-1])),
+            threshold[-1].eq(Mux(wraps, spare[-1], spare[-2])),
             refill_zero.eq(config["rate_zero"] & ~wraps),
         ]
 
         # tokens + refill - take > C  <=>  tokens > C - refill + take  <=>  tokens >= threshold
-        # (tokens is below 2 ** token_bits: a clamped threshold gives the same answer)
+        # (tokens is at least 0: a threshold of 0 for a negative C - refill + 1 gives the same
+        # answer)
         tokens, capacity = self.tokens, config["capacity"]
         over, total = {}, {}
         for delta in (-1, 0):
