@@ -2,8 +2,8 @@
 
 ::
 
-    PHY 0 -- RgmiiRx, MacRx (eth0_rx) --AsyncFIFO--> FlowPipeline A --> FrameBuffer --> MacTx, RgmiiTx -- PHY 1
-    PHY 1 -- RgmiiRx, MacRx (eth1_rx) --AsyncFIFO--> FlowPipeline B --> FrameBuffer --> MacTx, RgmiiTx -- PHY 0
+    PHY 0 -- RgmiiRx, MacRx (eth0_rx) --AsyncFIFO--> FlowPipeline A --> SkidBuffer, FrameBuffer --> MacTx, RgmiiTx -- PHY 1
+    PHY 1 -- RgmiiRx, MacRx (eth1_rx) --AsyncFIFO--> FlowPipeline B --> SkidBuffer, FrameBuffer --> MacTx, RgmiiTx -- PHY 0
     J19 (uart 0) -- UartBridge --Wishbone--> bank 0 (bridge) | bank 1 (COLORLIGHT_REGISTERS)
 
 Clocks: ``sync`` is 125 MHz from the ECP5 PLL (``EHXPLLL``) on the board's 25 MHz
@@ -269,6 +269,12 @@ class ColorlightCore(wiring.Component):
                 getattr(regs, f"FLOW{port}_DELIVERED").r_data.eq(
                     pipeline.admission_delivered[0]),
             ]
+            # a skid buffer between the pipeline and the frame buffer: the admission's level and
+            # decision registers see a ready from flip-flops near them, not the buffer's from
+            # across the chip (at seed 1 of 3c0d36e tx_buffer1's ready ran 3.2 ns across the die
+            # into flow0's admission and on into its accept_ready, 8.40 ns)
+            m.submodules[f"tx_handover{out_port}"] = tx_handover = SkidBuffer(
+                pipeline.o_streams[0].payload.shape())
             m.submodules[f"tx_buffer{out_port}"] = tx_buffer = FrameBuffer()
             # a skid buffer between them: the MAC's state machine and CRC start from flip-flops,
             # not from the buffer's output queue (its read pointer and word multiplexer). It
@@ -279,11 +285,12 @@ class ColorlightCore(wiring.Component):
             rgmii_tx = RgmiiTx(None if simulated else self._pins[out_port])
             m.submodules[f"rgmii_tx{out_port}"] = rgmii_tx
             m.d.comb += [
-                tx_buffer.i_stream.payload.eq(pipeline.o_streams[0].payload),
-                tx_buffer.i_stream.valid.eq(pipeline.o_streams[0].valid),
-                pipeline.o_streams[0].ready.eq(tx_buffer.i_stream.ready),
+                tx_handover.i_stream.payload.eq(pipeline.o_streams[0].payload),
+                tx_handover.i_stream.valid.eq(pipeline.o_streams[0].valid),
+                pipeline.o_streams[0].ready.eq(tx_handover.i_stream.ready),
                 rgmii_tx.gmii.eq(mac_tx.gmii),
             ]
+            wiring.connect(m, tx_handover.o_stream, tx_buffer.i_stream)
             wiring.connect(m, tx_buffer.o_stream, tx_skid.i_stream)
             wiring.connect(m, tx_skid.o_stream, mac_tx.i_stream)
             if simulated:
