@@ -328,7 +328,7 @@ class UartBridge(wiring.Component):
                      self.stray_byte.payload.eq(byte_event_kind)]
 
         def fail(reason):
-            m.d.sync += [status.eq(reason), done.eq(0), done_before.eq(-1)]
+            m.d.sync += status.eq(reason)  # done is still 0 (from HUNT)
             m.next = "REPLY_START"
 
         # Inside a frame: every byte goes into the checksum, silence is timed.
@@ -354,6 +354,10 @@ class UartBridge(wiring.Component):
 
         with m.FSM():
             with m.State("HUNT"):
+                # The indices and the words done start from 0 while the bridge hunts, so that
+                # later states set them only by counting (their enables have few terms: 125 MHz
+                # on the ECP5, where done_before's and word_index's were the worst paths).
+                m.d.sync += [word_index.eq(0), byte_index.eq(0), done.eq(0), done_before.eq(-1)]
                 with m.If(arrived):
                     with m.If(byte.framing_error):
                         m.d.comb += [byte_event.eq(1),
@@ -398,7 +402,7 @@ class UartBridge(wiring.Component):
 
             with m.State("ADDR_L"):
                 def take_low(value):
-                    m.d.sync += [address[:8].eq(value), word_index.eq(0), byte_index.eq(0)]
+                    m.d.sync += address[:8].eq(value)
                     with m.If(writing):
                         m.next = "DATA"
                     with m.Else():
@@ -428,9 +432,9 @@ class UartBridge(wiring.Component):
 
             with m.State("CHECK"):  # the checksum register has taken the last byte
                 drop_while_busy(m, arrived, byte_event, byte_event_kind)
+                m.d.sync += word_index.eq(0)  # the words are fetched from the first
                 with m.If(rx_crc.match_detected):
-                    m.d.sync += [word_index.eq(0), done.eq(0), done_before.eq(-1),
-                                 status.eq(Status.OK)]
+                    m.d.sync += status.eq(Status.OK)
                     m.next = "FETCH"
                 with m.Else():
                     fail(Status.BAD_CRC)
@@ -499,9 +503,9 @@ class UartBridge(wiring.Component):
                 send(status.as_value(), go("REPLY_DONE"))
             with m.State("REPLY_DONE"):
                 drop_while_busy(m, arrived, byte_event, byte_event_kind)
+                m.d.sync += word_index.eq(0)  # the read data is sent from the first word
 
                 def after_done():
-                    m.d.sync += word_index.eq(0)
                     with m.If(~writing & (done != 0)):  # read data, also before a bus error
                         m.next = "REPLY_LOAD"
                     with m.Else():
