@@ -456,10 +456,11 @@ _DEFAULT_DOMAIN = "sync"
 def domain_of_clock_net(aliases):
     """The Amaranth clock domain of a clock net, from its names in the netlist: ``eth0_rx`` for
     a net also called ``core.mac_rx0.eth0_rx_clk``, ``sync`` for ``clk``; ``None`` if no name
-    looks like a clock."""
+    looks like a clock. ``async_ff_clk``, the clock of a reset synchronizer's own domain, names
+    no domain: it is the clock of the domain the synchronizer serves."""
     leaves = sorted({alias.rsplit(".", 1)[-1] for alias in aliases}, key=lambda n: (len(n), n))
     for leaf in leaves:
-        if leaf.endswith("_clk") and not leaf.startswith("$"):
+        if leaf.endswith("_clk") and not leaf.startswith("$") and leaf != "async_ff_clk":
             return leaf[:-len("_clk")]
     if "clk" in leaves:
         return _DEFAULT_DOMAIN

@@ -110,6 +110,8 @@ def test_resources_are_counted_per_clock_domain(tmp_path):
     assert clocks == {"clk": "sync", "core.rx_reset.async_ff_clk": "eth0_rx",
                       "core.mac.eth0_rx_clk": "eth0_rx"}
     assert board_build.domain_of_clock_net(["x.async_ff_clk", "core.eth1_rx_clk"]) == "eth1_rx"
+    # sync's clock net may also carry its reset synchronizer's clock name
+    assert board_build.domain_of_clock_net(["clk", "core.sync_reset.async_ff_clk"]) == "sync"
     assert board_build.domain_of_clock_net(["data"]) is None
 
 
