@@ -247,8 +247,19 @@ def test_counters_saturate():
         await bench.cycle(BYTES__inc=0xFFFF_FFF0)
         assert await bench.read(0) == 0xFFFF_FFFF
         assert await bench.read(0) == 0
+    # a strobe (inc_width 1) into a 2-bit count: it stops at 3
+    strobed = RegisterMap("strobed", [Register("TICKS", 0x0, fields=[
+        ("COUNT", (1, 0), "rc", "A strobe's count.")])])
+
+    async def strobe(bench):
+        for _ in range(5):
+            await bench.cycle(TICKS__COUNT__inc=1)
+        assert bench.history[-1]["TICKS__COUNT__data"] == 3
+        assert await bench.read(0) == 3
+        assert await bench.read(0) == 0
     _simulate(small)
     _simulate(full, wide)
+    _simulate(strobe, strobed)
 
 
 def test_write_one_to_clear():
