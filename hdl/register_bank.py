@@ -242,13 +242,8 @@ def _rc(m, field, ports, *, hit, read, whole, **_):
     # and fit, since ``inc`` is no wider than the field).
     if field.inc_width == 1:
         # A strobe: the count moves on unless it is at its maximum, which is compared beside
-        # the adder and chosen after it (one gate, which the clearing read's multiplexer
-        # takes in), so that the carry chain starts from the count and the strobe alone (with
-        # the compare gating the strobe, at seed 1 of e3ed760 a counter of the Colorlight's
-        # bank was its worst path: three LUTs before the chain, 8.30 ns).
-        at_maximum = Signal(name=f"{field.name}_at_maximum")
-        m.d.comb += at_maximum.eq(ports.data == field.maximum)
-        saturated = Mux(at_maximum, field.maximum, (ports.data + ports.inc)[:field.width])
+        # the adder rather than after it (one multiplexer less behind the carry chain).
+        saturated = (ports.data + (ports.inc & (ports.data != field.maximum)))[:field.width]
     else:
         total = Signal(field.width + 1, name=f"{field.name}_total")
         m.d.comb += total.eq(ports.data + ports.inc)
