@@ -31,7 +31,9 @@ class BusArbiter(wiring.Component):
 
     A client offers a command on ``clients[i].cmd``; the arbiter passes the granted client's
     command to the master, routes its write beats, and delivers the read beats and the
-    completion of that command to that client only (the others see no ``valid``). The grant
+    completion of that command to that client only (the others see no ``valid``). The master
+    takes a command only while it has none (or in the cycle of its ``done``: its
+    ``cmd.ready``), so the arbiter keeps no state of its own about it. The grant
     moves only while no command is with the master (or in the cycle of its ``done``), to the
     next client (round-robin) with a command waiting, so no client waits more than one
     command of each other client. A client has at most one command in flight.
@@ -63,7 +65,6 @@ class BusArbiter(wiring.Component):
         m = Module()
         count = self._count
         grant = Signal(range(max(count, 2)))
-        active = Signal()          # the granted client's command is with the master
 
         # round-robin: the first client after the current grant with a command waiting
         offered = Signal(count)
@@ -80,17 +81,15 @@ class BusArbiter(wiring.Component):
                             m.d.comb += chosen.eq(index)
 
         cmd_fire = Signal()
-        free = Signal()            # no command with the master after this cycle's done
+        # no command with the master after this cycle's done: the master's ``cmd.ready``
+        # (it takes a command exactly when it has none, or in the cycle of its done)
+        free = Signal()
         m.d.comb += [
             cmd_fire.eq(self.master.cmd.valid & self.master.cmd.ready),
-            free.eq(~active | self.master.done.valid),
+            free.eq(self.master.cmd.ready),
         ]
         with m.If(free & any_offered & ~cmd_fire):
             m.d.sync += grant.eq(chosen)
-        with m.If(self.master.done.valid):
-            m.d.sync += active.eq(0)
-        with m.If(cmd_fire):
-            m.d.sync += active.eq(1)
 
         # a command passes only from the client granted in an earlier cycle, and only when
         # no command is with the master (or its done is in this cycle)
@@ -98,7 +97,7 @@ class BusArbiter(wiring.Component):
         for index, client in enumerate(self.clients):
             selected = grant == index
             m.d.comb += [
-                client.cmd.ready.eq(selected & free & self.master.cmd.ready),
+                client.cmd.ready.eq(selected & self.master.cmd.ready),
                 client.write.ready.eq(selected & self.master.write.ready),
                 client.read.valid.eq(selected & self.master.read.valid),
                 client.read.payload.eq(self.master.read.payload),
@@ -112,5 +111,5 @@ class BusArbiter(wiring.Component):
                     self.master.write.valid.eq(client.write.valid),
                     self.master.write.payload.eq(client.write.payload),
                 ]
-        m.d.comb += self.master.cmd.valid.eq(granted_valid & free)
+        m.d.comb += self.master.cmd.valid.eq(granted_valid)
         return m

@@ -30,8 +30,8 @@ def registered_start(m, config, enable_seen, running, disable, *, window, addr_w
     running : Value
         The queue runs.
     disable : Value
-        The queue clears ENABLE in this cycle (the bank does so a cycle later: a start
-        pending is dropped now, so that ENABLE's last cycle does not start the queue).
+        The queue clears ENABLE in this cycle (the bank does so a cycle later: the queue does
+        not start in that cycle, ENABLE's last).
     window : View of :func:`~slique.hdl.dma.ring.window_layout`
     addr_width : int
     checks : dict of int to Value, optional
@@ -45,17 +45,22 @@ def registered_start(m, config, enable_seen, running, disable, *, window, addr_w
         The failed checks (registered).
     """
     start_pending = Signal()
-    pending_before = Signal(2)                # start_pending one and two cycles before
-    m.d.sync += pending_before.eq(Cat(start_pending, pending_before[0]) &
-                                  config.enable.replicate(2))
-    with m.If(~config.enable | disable):
-        m.d.sync += start_pending.eq(0)
-    with m.Elif(~enable_seen):
-        m.d.sync += start_pending.eq(1)
+    pending_before = Signal()                 # start_pending (and ENABLE) a cycle before
+    m.d.sync += pending_before.eq(start_pending & config.enable)
     start = Signal()
-    m.d.comb += start.eq(~running & config.enable & start_pending & pending_before[1])
-    with m.If(start):
-        m.d.sync += start_pending.eq(0)
+    next_pending = Signal()
+    m.d.comb += next_pending.eq(Mux(~config.enable | start, 0,
+                                    Mux(~enable_seen, 1, start_pending)))
+    m.d.sync += start_pending.eq(next_pending)
+    # start_pending, with it and ENABLE high two cycles before, in one register set beside
+    # them; and the queue's
+    # disable of the cycle before (ENABLE still high in the bank): the start is one LUT after
+    # flip-flops, its loads fanning out from it
+    armed = Signal()
+    disabled = Signal()
+    m.d.sync += [armed.eq(next_pending & pending_before & config.enable),
+                 disabled.eq(disable)]
+    m.d.comb += start.eq(~running & config.enable & ~disabled & armed)
 
     ring_bytes = config.length
     ring_count = ring_bytes >> 4

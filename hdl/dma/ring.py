@@ -101,9 +101,17 @@ def inside_window_to(window, address, end, addr_width):
 def window_compares(window, address, end, addr_width):
     """The three compares of :func:`inside_window_to`: ``(end within the master's reach,
     address >= the window's base, end <= its limit)``, for a caller that registers them
-    before :func:`inside_window_from` combines them."""
-    reach = Const(1 << addr_width, 66)
-    return end <= reach, address >= window.base, end <= window.limit
+    before :func:`inside_window_from` combines them.
+
+    The last two are exact whenever the first holds (the only case in which
+    :func:`inside_window_from` reads them): then ``address <= end <= 2 ** addr_width``, both
+    below ``2 ** (addr_width + 1)``, so they compare ``addr_width + 1`` bits, beside a zero
+    test of the window's upper bits, rather than 64 (the reach itself is zero tests)."""
+    low = addr_width + 1
+    within_reach = (end[low:] == 0) & (~end[addr_width] | (end[:addr_width] == 0))
+    above_base = (window.base[low:] == 0) & (address[:low] >= window.base[:low])
+    below_limit = (window.limit[low:] != 0) | (end[:low] <= window.limit[:low])
+    return within_reach, above_base, below_limit
 
 
 def inside_window_from(window, within_reach, above_base, below_limit):

@@ -6,6 +6,7 @@ from amaranth import *
 from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
+from ..one_hot_fsm import OneHotFSM
 from ..packet import packet_layout
 from .bus_arbiter import client_signature
 from .descriptors import (DESCRIPTOR_BYTES, MAX_FRAME_BYTES, SRRCTL_BSIZEPKT_UNIT,
@@ -224,6 +225,11 @@ class RxQueue(wiring.Component):
         for lane in reversed(range(lanes)):
             keep_run = Mux(beat.keep[lane], keep_run, lane)   # the lowest clear lane, or all
         m.d.comb += beat_bytes.eq(Mux(beat.last, keep_run, lanes))
+        # beat_bytes == lanes and beat_bytes != 0 from keep itself (not after its run's mux)
+        beat_full = Signal()
+        beat_any = Signal()
+        m.d.comb += [beat_full.eq(~beat.last | beat.keep.all()),
+                     beat_any.eq(~beat.last | beat.keep[0])]
         # The frame's bytes with this beat: every beat but the last has all lanes, so the
         # count before it is a multiple of lanes, and the sum needs no adder after keep: the
         # beat's bytes in the low bits, or the count plus lanes (kept in a register) when the
@@ -231,7 +237,7 @@ class RxQueue(wiring.Component):
         this_received = Mux(receiving, received, 0)
         this_more = Mux(receiving, received_more, lanes)
         new_received = Signal.like(received)
-        m.d.comb += new_received.eq(Mux(beat_bytes == lanes, this_more,
+        m.d.comb += new_received.eq(Mux(beat_full, this_more,
                                         Cat(beat_bytes[:word_bits], this_received[word_bits:])))
         # too long: new_received > MAX_FRAME_BYTES, from flags registered with received, so
         # that the FIFO's write decision needs no adder and no wide compare. received is a
@@ -241,7 +247,7 @@ class RxQueue(wiring.Component):
         over = Signal()                       # received > MAX_FRAME_BYTES (once, for good)
         at_max = Signal()                     # received == MAX_FRAME_BYTES
         too_long = Signal()
-        m.d.comb += too_long.eq(receiving & (over | (at_max & (beat_bytes != 0))))
+        m.d.comb += too_long.eq(receiving & (over | (at_max & beat_any)))
         this_accepting = Mux(receiving, accepting, self.running & ~stopping)
         this_hash = Mux(receiving, frame_hash, beat.rss_hash)
         this_type = Mux(receiving, frame_type, beat.rss_type)
@@ -253,7 +259,7 @@ class RxQueue(wiring.Component):
         stream_missed = Signal()
         m.d.comb += [
             space.eq(~frames.full & (~beat.last | frames.commit_ready)),
-            empty_frame.eq(beat.last & ~receiving & (beat_bytes == 0)),
+            empty_frame.eq(beat.last & ~receiving & ~beat_any),
             meta.length.eq(new_received),
             meta.rss_hash.eq(this_hash),
             meta.rss_type.eq(this_type),
@@ -512,6 +518,11 @@ class RxQueue(wiring.Component):
         # falls), so that its command choices start from flip-flops
         word_address = lambda byte_address: byte_address[word_bits:self._addr_width]
 
+        def write_command(byte_address, beats, tag):
+            return [cmd.valid.eq(1), cmd.payload.write.eq(1),
+                    cmd.payload.address.eq(word_address(byte_address)),
+                    cmd.payload.beats.eq(beats), cmd.payload.tag.eq(tag)]
+
         m.d.comb += frames.length_stream.ready.eq(0)
         fsm_idle = Signal()
         deliver = Signal()                    # the frame is written back: count it, move on
@@ -519,164 +530,160 @@ class RxQueue(wiring.Component):
         ring_missed = Signal()
         m.d.comb += [self.dropped.eq(stream_dropped + ring_dropped),
                      self.missed.eq(stream_missed + ring_missed)]
-        with m.FSM():
-            with m.State("IDLE"):
-                m.d.comb += fsm_idle.eq(1)
-                with m.If(frames.length_stream.valid & ~draining):
-                    m.d.sync += [frame_length.eq(meta_out.length), needed.eq(1),
-                                 covered.eq(buffer_bytes), used.eq(0), used_all.eq(0),
-                                 wb_all.eq(0), last_popped.eq(0),
-                                 left.eq(meta_out.length),
-                                 left_fits.eq(fits_buffer(meta_out.length, buffer_units)),
-                                 frame_error.eq(0), wb_index.eq(0), wb_slot.eq(head),
-                                 # (head_room: count - head, settled since the delivery)
-                                 wb_remaining.eq(1), wb_to_end.eq(head_room),
-                                 wb_slot_last.eq(head_room == 1),
-                                 wb_bytes_left.eq(meta_out.length),
-                                 wb_fits.eq(fits_buffer(meta_out.length, buffer_units))]
-                    with m.If(~self.running | stopping):
-                        m.d.comb += ring_dropped.eq(1)
-                        m.d.sync += draining.eq(1)
-                        m.next = "FINISH"
-                    with m.Elif(fits_buffer(meta_out.length, buffer_units)):
-                        # one buffer: no need to count them
-                        with m.If(no_free_descriptor):
-                            m.d.comb += ring_missed.eq(1)
-                            m.d.sync += draining.eq(1)
-                            m.next = "FINISH"
-                        with m.Else():
-                            m.next = "DESCRIPTOR"
-                    with m.Else():
-                        m.next = "SIZE"
-            with m.State("SIZE"):
-                # descriptors needed: buffers of buffer_bytes until the frame is covered
-                with m.If(covered < frame_length):
-                    m.d.sync += [covered.eq(covered + buffer_bytes), needed.eq(needed + 1),
-                                 wb_remaining.eq(wb_remaining + 1)]
-                with m.Else():
-                    m.next = "ADMIT"
-            with m.State("ADMIT"):
-                # needed is settled since the cycle before: short_of_descriptors (registered
-                # then) compares it with the free descriptors of that cycle
-                with m.If(short_of_descriptors):
-                    m.d.comb += ring_missed.eq(1)
+        # one flip-flop per state (the FSM's transitions are on the queue's critical paths)
+        fsm = OneHotFSM(m, ["IDLE", "SIZE", "ADMIT", "DESCRIPTOR", "DATA", "DATA_DONE", "NEXT",
+                            "WRITE_BACK", "WRITE_BACK_DONE", "DELIVER", "FAIL", "FINISH"],
+                        name="rx_state")
+        m.d.comb += fsm_idle.eq(fsm.ongoing("IDLE"))
+
+        def admit(*, short):
+            """The frame is missed (too few free descriptors: drained, counted) or goes on."""
+            with m.If(short):
+                m.d.comb += ring_missed.eq(1)
+                m.d.sync += draining.eq(1)
+                fsm.next("FINISH")
+            with m.Else():
+                fsm.next("DESCRIPTOR")
+
+        with fsm.state("IDLE"):
+            with m.If(frames.length_stream.valid & ~draining):
+                m.d.sync += [frame_length.eq(meta_out.length), needed.eq(1),
+                             covered.eq(buffer_bytes), used.eq(0), used_all.eq(0),
+                             wb_all.eq(0), last_popped.eq(0),
+                             left.eq(meta_out.length),
+                             left_fits.eq(fits_buffer(meta_out.length, buffer_units)),
+                             frame_error.eq(0), wb_index.eq(0), wb_slot.eq(head),
+                             # (head_room: count - head, settled since the delivery)
+                             wb_remaining.eq(1), wb_to_end.eq(head_room),
+                             wb_slot_last.eq(head_room == 1),
+                             wb_bytes_left.eq(meta_out.length),
+                             wb_fits.eq(fits_buffer(meta_out.length, buffer_units))]
+                with m.If(~self.running | stopping):
+                    m.d.comb += ring_dropped.eq(1)
                     m.d.sync += draining.eq(1)
-                    m.next = "FINISH"
+                    fsm.next("FINISH")
+                with m.Elif(fits_buffer(meta_out.length, buffer_units)):
+                    # one buffer: no need to count them
+                    admit(short=no_free_descriptor)
                 with m.Else():
-                    m.next = "DESCRIPTOR"
-            with m.State("DESCRIPTOR"):
-                with m.If(stopping):
+                    fsm.next("SIZE")
+        with fsm.state("SIZE"):
+            # descriptors needed: buffers of buffer_bytes until the frame is covered
+            with m.If(covered < frame_length):
+                m.d.sync += [covered.eq(covered + buffer_bytes), needed.eq(needed + 1),
+                             wb_remaining.eq(wb_remaining + 1)]
+            with m.Else():
+                fsm.next("ADMIT")
+        with fsm.state("ADMIT"):
+            # needed is settled since the cycle before: short_of_descriptors (registered
+            # then) compares it with the free descriptors of that cycle
+            admit(short=short_of_descriptors)
+        with fsm.state("DESCRIPTOR"):
+            with m.If(stopping):
+                m.d.sync += [draining.eq(1),
+                             frame_error.eq(Mux(stop_error == 0,
+                                                1 << RxQueueError.ABORTED, stop_error))]
+                fsm.next("FAIL")
+            with m.Elif(have):
+                m.d.comb += take.eq(1)
+                with m.If(assembled_err):
                     m.d.sync += [draining.eq(1),
-                                 frame_error.eq(Mux(stop_error == 0,
-                                                    1 << RxQueueError.ABORTED, stop_error))]
-                    m.next = "FAIL"
-                with m.Elif(have):
-                    m.d.comb += take.eq(1)
-                    with m.If(assembled_err):
-                        m.d.sync += [draining.eq(1),
-                                     frame_error.eq(1 << RxQueueError.BUS_ERROR)]
-                        m.next = "FAIL"
-                    with m.Elif(refused):
-                        m.d.sync += [draining.eq(1), frame_error.eq(1 << RxQueueError.WINDOW)]
-                        m.next = "FAIL"
-                    with m.Else():
-                        # this buffer takes min(left, buffer_bytes); its burst figures with it
-                        this_buffer = Mux(left_fits, left, buffer_bytes)
-                        m.d.sync += [
-                            buffer_address.eq(descriptor.pkt_addr),
-                            buffer_left.eq(this_buffer),
-                            burst_bytes.eq(Mux(left_fits & (left < burst_cap), left,
-                                               burst_cap)),
-                            beats.eq(Mux(left_fits & (left < burst_cap),
-                                         (left + lanes - 1) >> word_bits, max_beats)),
-                            left.eq(Mux(left_fits, 0, left - buffer_bytes)),
-                            left_fits.eq(left <= (buffer_bytes << 1)),
-                            buffer_done.eq(left_fits & (left == 0)),
-                            used.eq(used + 1),
-                            used_all.eq(used + 1 == needed),
-                        ]
-                        m.next = "DATA"
-            with m.State("DATA"):
-                with m.If(idle_bus & stopping):
-                    m.d.sync += [draining.eq(~last_popped),
-                                 frame_error.eq(Mux(stop_error == 0,
-                                                    1 << RxQueueError.ABORTED, stop_error))]
-                    m.next = "FAIL"
-                with m.Elif(idle_bus & ~fetch_ready):
-                    with m.If(buffer_done):
-                        m.next = "NEXT"
-                    with m.Else():
-                        m.d.sync += [
-                            cmd.valid.eq(1),
-                            cmd.payload.write.eq(1),
-                            cmd.payload.address.eq(word_address(buffer_address)),
-                            cmd.payload.beats.eq(beats),
-                            cmd.payload.tag.eq(TAG_DATA),
-                            data_beats.eq(beats),
-                            data_active.eq(1),        # (a burst has a beat at least)
-                            buffer_address.eq(buffer_address + burst_bytes),
-                            buffer_left.eq(buffer_left - burst_bytes),
-                            buffer_done.eq(buffer_left == burst_bytes),
-                        ]
-                        m.next = "DATA_DONE"
-            with m.State("DATA_DONE"):
-                with m.If(done.valid):
-                    with m.If(done.payload.err):
-                        m.d.sync += [frame_error.eq(1 << RxQueueError.BUS_ERROR),
-                                     draining.eq(~last_popped)]
-                        m.next = "FAIL"
-                    with m.Elif(~buffer_done):
-                        m.next = "DATA"
-                    with m.Elif(used_all):
-                        m.next = "WRITE_BACK"
-                    with m.Else():
-                        m.next = "DESCRIPTOR"
-            with m.State("NEXT"):
-                with m.If(used_all):
-                    m.next = "WRITE_BACK"
+                                 frame_error.eq(1 << RxQueueError.BUS_ERROR)]
+                    fsm.next("FAIL")
+                with m.Elif(refused):
+                    m.d.sync += [draining.eq(1), frame_error.eq(1 << RxQueueError.WINDOW)]
+                    fsm.next("FAIL")
                 with m.Else():
-                    m.next = "DESCRIPTOR"
-            with m.State("WRITE_BACK"):
-                # the frame's descriptors from the head, in one burst (two at the ring's end)
-                with m.If(idle_bus & ~fetch_ready & ~wb_writing):
-                    with m.If(wb_all):
-                        m.next = "DELIVER"
-                    with m.Else():
-                        m.d.sync += [
-                            cmd.valid.eq(1),
-                            cmd.payload.write.eq(1),
-                            cmd.payload.address.eq(word_address(wb_address)),
-                            cmd.payload.beats.eq(wb_run * words_per_descriptor),
-                            cmd.payload.tag.eq(TAG_WRITE_BACK),
-                            wb_beats.eq(wb_run * words_per_descriptor),
-                            wb_beat.eq(0),
-                            wb_writing.eq(1),         # (a run has a descriptor at least)
-                        ]
-                        m.next = "WRITE_BACK_DONE"
-            with m.State("WRITE_BACK_DONE"):
-                with m.If(done.valid):
-                    m.d.sync += [wb_beats.eq(0), wb_beat.eq(0), wb_writing.eq(0)]
-                    with m.If(done.payload.err):
-                        m.d.sync += frame_error.eq(1 << RxQueueError.BUS_ERROR)
-                        m.next = "FAIL"
-                    with m.Elif(wb_all):
-                        m.d.comb += deliver.eq(1)
-                        m.next = "FINISH"
-                    with m.Else():
-                        m.next = "WRITE_BACK"
-            with m.State("DELIVER"):
-                m.d.comb += deliver.eq(1)
-                m.next = "FINISH"
-            with m.State("FAIL"):
-                m.d.comb += ring_dropped.eq(1)
-                m.d.sync += stopping.eq(1)
-                with m.If(stop_error == 0):
-                    m.d.sync += stop_error.eq(frame_error)
-                m.next = "FINISH"
-            with m.State("FINISH"):
-                with m.If(~draining & ~data_active):
-                    m.d.comb += frames.length_stream.ready.eq(1)
-                    m.next = "IDLE"
+                    # this buffer takes min(left, buffer_bytes); its burst figures with it
+                    this_buffer = Mux(left_fits, left, buffer_bytes)
+                    m.d.sync += [
+                        buffer_address.eq(descriptor.pkt_addr),
+                        buffer_left.eq(this_buffer),
+                        burst_bytes.eq(Mux(left_fits & (left < burst_cap), left,
+                                           burst_cap)),
+                        beats.eq(Mux(left_fits & (left < burst_cap),
+                                     (left + lanes - 1) >> word_bits, max_beats)),
+                        left.eq(Mux(left_fits, 0, left - buffer_bytes)),
+                        left_fits.eq(left <= (buffer_bytes << 1)),
+                        buffer_done.eq(left_fits & (left == 0)),
+                        used.eq(used + 1),
+                        used_all.eq(used + 1 == needed),
+                    ]
+                    fsm.next("DATA")
+        with fsm.state("DATA"):
+            with m.If(idle_bus & stopping):
+                m.d.sync += [draining.eq(~last_popped),
+                             frame_error.eq(Mux(stop_error == 0,
+                                                1 << RxQueueError.ABORTED, stop_error))]
+                fsm.next("FAIL")
+            with m.Elif(idle_bus & ~fetch_ready):
+                with m.If(buffer_done):
+                    fsm.next("NEXT")
+                with m.Else():
+                    m.d.sync += [
+                        *write_command(buffer_address, beats, TAG_DATA),
+                        data_beats.eq(beats),
+                        data_active.eq(1),        # (a burst has a beat at least)
+                        buffer_address.eq(buffer_address + burst_bytes),
+                        buffer_left.eq(buffer_left - burst_bytes),
+                        buffer_done.eq(buffer_left == burst_bytes),
+                    ]
+                    fsm.next("DATA_DONE")
+        with fsm.state("DATA_DONE"):
+            with m.If(done.valid):
+                with m.If(done.payload.err):
+                    m.d.sync += [frame_error.eq(1 << RxQueueError.BUS_ERROR),
+                                 draining.eq(~last_popped)]
+                    fsm.next("FAIL")
+                with m.Elif(~buffer_done):
+                    fsm.next("DATA")
+                with m.Elif(used_all):
+                    fsm.next("WRITE_BACK")
+                with m.Else():
+                    fsm.next("DESCRIPTOR")
+        with fsm.state("NEXT"):
+            with m.If(used_all):
+                fsm.next("WRITE_BACK")
+            with m.Else():
+                fsm.next("DESCRIPTOR")
+        with fsm.state("WRITE_BACK"):
+            # the frame's descriptors from the head, in one burst (two at the ring's end)
+            with m.If(idle_bus & ~fetch_ready & ~wb_writing):
+                with m.If(wb_all):
+                    fsm.next("DELIVER")
+                with m.Else():
+                    m.d.sync += [
+                        *write_command(wb_address, wb_run * words_per_descriptor,
+                                       TAG_WRITE_BACK),
+                        wb_beats.eq(wb_run * words_per_descriptor),
+                        wb_beat.eq(0),
+                        wb_writing.eq(1),         # (a run has a descriptor at least)
+                    ]
+                    fsm.next("WRITE_BACK_DONE")
+        with fsm.state("WRITE_BACK_DONE"):
+            with m.If(done.valid):
+                m.d.sync += [wb_beats.eq(0), wb_beat.eq(0), wb_writing.eq(0)]
+                with m.If(done.payload.err):
+                    m.d.sync += frame_error.eq(1 << RxQueueError.BUS_ERROR)
+                    fsm.next("FAIL")
+                with m.Elif(wb_all):
+                    m.d.comb += deliver.eq(1)
+                    fsm.next("FINISH")
+                with m.Else():
+                    fsm.next("WRITE_BACK")
+        with fsm.state("DELIVER"):
+            m.d.comb += deliver.eq(1)
+            fsm.next("FINISH")
+        with fsm.state("FAIL"):
+            m.d.comb += ring_dropped.eq(1)
+            m.d.sync += stopping.eq(1)
+            with m.If(stop_error == 0):
+                m.d.sync += stop_error.eq(frame_error)
+            fsm.next("FINISH")
+        with fsm.state("FINISH"):
+            with m.If(~draining & ~data_active):
+                m.d.comb += frames.length_stream.ready.eq(1)
+                fsm.next("IDLE")
 
         with m.If(self.head_stb):
             m.d.sync += self.head_stb.eq(0)

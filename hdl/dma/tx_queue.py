@@ -149,7 +149,11 @@ class TxQueue(wiring.Component):
         enable_seen = Signal()
         stopping = Signal()                   # stop requested; finishing what is in flight
         stop_error = Signal(7)                # cause to report once stopped (0: a disable)
+        stop_error_set = Signal()             # stop_error != 0, a register set beside it
         m.d.comb += tail.eq(cfg.tail)
+        tail_beyond = Signal()                # tail >= count, registered (a stop's condition)
+        running_before = Signal()             # the queue ran in the cycle before
+        m.d.sync += [tail_beyond.eq(tail >= count), running_before.eq(self.running)]
         m.d.sync += enable_seen.eq(cfg.enable)
 
         # ---- the command in flight (one at a time) ------------------------------------------
@@ -417,8 +421,6 @@ class TxQueue(wiring.Component):
         # credit >= batch_now, without waiting for batch_now's multiplexer
         credit_covers = Mux(run_long, credit >= FETCH_DESCRIPTORS, credit >= run[:fetch_bits])
         # (``run`` is from the ring a cycle before: not before the queue has run a cycle)
-        running_before = Signal()
-        m.d.sync += running_before.eq(self.running)
         m.d.sync += fetch_ready.eq(self.running & running_before & ~stopping &
                                    (scan_error == 0) & ~fetch_failed &
                                    (tail < count) & (run != 0) & credit_covers)
@@ -526,14 +528,14 @@ class TxQueue(wiring.Component):
                     with m.If(done_payload.err):
                         m.d.comb += frame_failed.eq(1)
                         with m.If(~stopping):
-                            m.d.sync += [stopping.eq(1),
+                            m.d.sync += [stopping.eq(1), stop_error_set.eq(1),
                                          stop_error.eq(1 << TxQueueError.BUS_ERROR)]
                     with m.Elif(frame_last_issued):
                         m.d.comb += frame_done.eq(1)
                 with m.Case(TAG_WRITE_BACK):
                     with m.If(done_payload.err):
                         with m.If(~stopping):
-                            m.d.sync += [stopping.eq(1),
+                            m.d.sync += [stopping.eq(1), stop_error_set.eq(1),
                                          stop_error.eq(1 << TxQueueError.BUS_ERROR)]
                     with m.Else():
                         m.d.comb += self.written_back.eq(1)
@@ -577,8 +579,8 @@ class TxQueue(wiring.Component):
                          self.taken.eq(1), self.discarded.eq(1)]
             m.d.sync += [in_frame.eq(0), reading.eq(0), frame_last_issued.eq(0),
                          frame_descriptors.eq(0), frame_rs.eq(0), *frame_end.copy(head)]
-            with m.If(~cut_failed & (stop_error == 0)):
-                m.d.sync += stop_error.eq(1 << TxQueueError.ABORTED)
+            with m.If(~cut_failed & ~stop_error_set):
+                m.d.sync += [stop_error.eq(1 << TxQueueError.ABORTED), stop_error_set.eq(1)]
 
         # ---- run / stop ---------------------------------------------------------------------
         ring_bytes = cfg.length
@@ -600,6 +602,7 @@ class TxQueue(wiring.Component):
                         *fetch.load(cfg.head, start_count),
                         stopping.eq(0),
                         stop_error.eq(0),
+                        stop_error_set.eq(0),
                         scan_error.eq(0),
                         fetch_failed.eq(0),
                     ]
@@ -610,16 +613,20 @@ class TxQueue(wiring.Component):
                     with m.If(~in_frame & ~frames_ready & (scan_descriptors != 0)):
                         # part of a frame's descriptors taken, the rest not yet in the ring
                         m.d.comb += [self.taken.eq(1), self.discarded.eq(1)]
-                        m.d.sync += stop_error.eq(1 << TxQueueError.ABORTED)
-                with m.Elif(tail >= count):
-                    m.d.sync += [stopping.eq(1), stop_error.eq(1 << TxQueueError.TAIL)]
+                        m.d.sync += [stop_error.eq(1 << TxQueueError.ABORTED),
+                                     stop_error_set.eq(1)]
+                with m.Elif(tail_beyond & running_before):
+                    # (the compare of the cycle before, once it is of this run's count)
+                    m.d.sync += [stopping.eq(1), stop_error.eq(1 << TxQueueError.TAIL),
+                                 stop_error_set.eq(1)]
                 with m.Elif((scan_error != 0) & ~frames_ready & ~in_frame &
                             ~buffers.r_en):
                     # the refused frame is next: everything before it is done. It counts as
                     # a discarded frame, unless a descriptor fetch failed on its first one
                     with m.If(~scan_error[TxQueueError.BUS_ERROR] | (scan_descriptors != 0)):
                         m.d.comb += [self.taken.eq(1), self.discarded.eq(1)]
-                    m.d.sync += [stopping.eq(1), stop_error.eq(scan_error)]
+                    m.d.sync += [stopping.eq(1), stop_error.eq(scan_error),
+                                 stop_error_set.eq(1)]
             with m.Else():
                 # in flight: let it complete; cut the frame; flush write-backs; empty buffers
                 with m.If(~waiting & ~cmd.valid & ~in_frame & ~walker_busy & (run_count == 0)):
@@ -635,7 +642,7 @@ class TxQueue(wiring.Component):
                             scan_descriptors.eq(0),
                             scan_room.eq(MAX_FRAME_BYTES),
                         ]
-                        with m.If(stop_error != 0):
+                        with m.If(stop_error_set):
                             m.d.comb += [self.error.eq(stop_error), self.disable.eq(1)]
                     with m.If(buffers.r_rdy):
                         m.d.comb += buffers.r_en.eq(1)

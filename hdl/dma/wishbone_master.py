@@ -182,8 +182,11 @@ class WishboneBurstMaster(wiring.Component):
             # (a skipped read beat spelled without ``write.valid``, which it does not
             # depend on: ``done`` and the next command's load then do not wait for the
             # write skid buffer's ``valid``)
-            finishing.eq(self.busy & Mux(answered | (skipped_read & ~write), answer_last,
-                                         answer_none)),
+            # (spelled as the answer's choice between two values of registers: the answer
+            # is the last input to arrive)
+            finishing.eq(Mux(answered, self.busy & answer_last,
+                             self.busy & Mux(skipped_read & ~write, answer_last,
+                                             answer_none))),
             self.done.valid.eq(finishing),
             self.done.payload.err.eq(errored | (answered & bus.err)),
             self.done.payload.tag.eq(tag),
@@ -193,14 +196,17 @@ class WishboneBurstMaster(wiring.Component):
         issued = accepted | skipped
         with m.If(accepted):
             m.d.sync += address.eq(address + 1)
+        # (the counters' next values computed from the registers, the late handshakes only
+        # choosing among them: no carry chain starts at an answer)
         m.d.sync += [
-            to_issue.eq(to_issue - issued),
+            to_issue.eq(Mux(issued, to_issue - 1, to_issue)),
             issue_left.eq(Mux(issued, to_issue > 1, issue_left)),
             issue_last.eq(Mux(issued, to_issue == 2, issue_last)),
-            to_answer.eq(to_answer - counted),
+            to_answer.eq(Mux(counted, to_answer - 1, to_answer)),
             answer_none.eq(Mux(counted, answer_last, answer_none)),
             answer_last.eq(Mux(counted, to_answer == 2, answer_last)),
-            outstanding.eq(outstanding + accepted - answered),
+            outstanding.eq(Mux(accepted == answered, outstanding,
+                               Mux(accepted, outstanding + 1, outstanding - 1))),
         ]
         with m.If(accepted & ~answered):
             m.d.sync += [pending.eq(1), pending_one.eq(~pending)]
