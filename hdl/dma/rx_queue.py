@@ -455,7 +455,7 @@ class RxQueue(wiring.Component):
                 m.d.sync += [wb_beat.eq(wb_beat + 1), wb_writing.eq(wb_beat + 1 != wb_beats)]
                 with m.If(word_in_descriptor == words_per_descriptor - 1):
                     m.d.sync += [wb_index.eq(wb_index + 1),
-                                 wb_all.eq(wb_index + 1 == needed),
+                                 wb_all.eq(wb_remaining == 1),   # (needed - wb_index)
                                  wb_remaining.eq(wb_remaining - 1),
                                  wb_slot.eq(Mux(wb_slot_last, 0, wb_slot + 1)),
                                  wb_to_end.eq(Mux(wb_slot_last, count, wb_to_end - 1)),

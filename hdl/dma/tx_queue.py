@@ -217,6 +217,7 @@ class TxQueue(wiring.Component):
         # bytes the frame being scanned may still take (no adder before the length check)
         scan_room = Signal(range(MAX_FRAME_BYTES + 1), init=MAX_FRAME_BYTES)
         scan_error = Signal(7)                 # a frame was refused; reported when reached
+        scan_failed = Signal()                 # scan_error != 0, a register set beside it
         draining = Signal()                    # the stop empties the buffers
 
         assembled_err = prefetch.err           # a word of it was answered with err
@@ -262,14 +263,14 @@ class TxQueue(wiring.Component):
         ]
         m.d.sync += [buffers.w_data.eq(entry), buffers.w_en.eq(entry_write)]
         frame_queued = Signal()
-        with m.If(have & self.running & ~stopping & (scan_error == 0) & buffer_room):
+        with m.If(have & self.running & ~stopping & ~scan_failed & buffer_room):
             m.d.comb += prefetch.take.eq(1)
             with m.If(assembled_err):
-                m.d.sync += scan_error.eq(1 << TxQueueError.BUS_ERROR)
+                m.d.sync += [scan_error.eq(1 << TxQueueError.BUS_ERROR), scan_failed.eq(1)]
             with m.Elif(refused_type | refused_length):
-                m.d.sync += scan_error.eq(1 << TxQueueError.DESCRIPTOR)
+                m.d.sync += [scan_error.eq(1 << TxQueueError.DESCRIPTOR), scan_failed.eq(1)]
             with m.Elif(refused_window):
-                m.d.sync += scan_error.eq(1 << TxQueueError.WINDOW)
+                m.d.sync += [scan_error.eq(1 << TxQueueError.WINDOW), scan_failed.eq(1)]
             with m.Else():
                 m.d.comb += entry_write.eq(1)
                 with m.If(cmd_len.eop):
@@ -422,7 +423,7 @@ class TxQueue(wiring.Component):
         credit_covers = Mux(run_long, credit >= FETCH_DESCRIPTORS, credit >= run[:fetch_bits])
         # (``run`` is from the ring a cycle before: not before the queue has run a cycle)
         m.d.sync += fetch_ready.eq(self.running & running_before & ~stopping &
-                                   (scan_error == 0) & ~fetch_failed &
+                                   ~scan_failed & ~fetch_failed &
                                    (tail < count) & (run != 0) & credit_covers)
         data_pending = Signal()
         m.d.comb += data_pending.eq(reading | frames_ready)
@@ -604,6 +605,7 @@ class TxQueue(wiring.Component):
                         stop_error.eq(0),
                         stop_error_set.eq(0),
                         scan_error.eq(0),
+                        scan_failed.eq(0),
                         fetch_failed.eq(0),
                     ]
         with m.Else():
@@ -619,7 +621,7 @@ class TxQueue(wiring.Component):
                     # (the compare of the cycle before, once it is of this run's count)
                     m.d.sync += [stopping.eq(1), stop_error.eq(1 << TxQueueError.TAIL),
                                  stop_error_set.eq(1)]
-                with m.Elif((scan_error != 0) & ~frames_ready & ~in_frame &
+                with m.Elif(scan_failed & ~frames_ready & ~in_frame &
                             ~buffers.r_en):
                     # the refused frame is next: everything before it is done. It counts as
                     # a discarded frame, unless a descriptor fetch failed on its first one

@@ -42,7 +42,9 @@ def done_layout(tag_width):
 class WishboneBurstMaster(wiring.Component):
     """Runs burst commands on a Wishbone B4 pipelined bus (``stall``, ``err``, ``cti``, ``bte``).
 
-    A command (``cmd``) asks for ``beats`` consecutive words from word ``address`` on. The
+    A command (``cmd``) asks for ``beats`` consecutive words from word ``address`` on; its
+    payload must stay unchanged until the command is done (the first request's address is read
+    from it: the engine's clients hold a command's registers until its completion). The
     master raises ``cyc`` and puts one request on the bus in every cycle the target does not
     ``stall`` (a burst with ``cti`` INCR_BURST, END_OF_BURST on its last request, ``bte``
     LINEAR); the target answers each request, in order, with ``ack`` or ``err``. ``cyc`` falls
@@ -133,6 +135,11 @@ class WishboneBurstMaster(wiring.Component):
         # "Is this counter zero / one?" kept in registers beside the counters, so that no
         # decision waits for a compare: the answers (``ack`` / ``err``) reach ``done``,
         # ``read`` and ``cmd.ready`` through one or two gates.
+        # The first request's address is the command's own (``cmd.payload`` holds it until the
+        # command is done): ``address`` is loaded as requests go out, never when a command is
+        # taken, so that the answer that ends a command (and lets the next one in) does not
+        # reach its 30 flip-flops.
+        first_request = Signal()            # no request of this command accepted yet
         issue_left = Signal()               # to_issue != 0
         issue_last = Signal()               # to_issue == 1
         answer_none = Signal()              # to_answer == 0
@@ -163,7 +170,7 @@ class WishboneBurstMaster(wiring.Component):
             bus.cyc.eq(self.busy & (pending | issuing)),
             bus.stb.eq(issuing),
             bus.we.eq(write),
-            bus.adr.eq(address),
+            bus.adr.eq(Mux(first_request, self.cmd.payload.address, address)),
             bus.dat_w.eq(self.write.payload.data),
             bus.sel.eq(Mux(write, self.write.payload.sel, -1)),
             bus.cti.eq(Mux(issue_last, wishbone.CycleType.END_OF_BURST,
@@ -195,7 +202,7 @@ class WishboneBurstMaster(wiring.Component):
 
         issued = accepted | skipped
         with m.If(accepted):
-            m.d.sync += address.eq(address + 1)
+            m.d.sync += [address.eq(bus.adr + 1), first_request.eq(0)]
         # (the counters' next values computed from the registers, the late handshakes only
         # choosing among them: no carry chain starts at an answer)
         m.d.sync += [
@@ -222,7 +229,7 @@ class WishboneBurstMaster(wiring.Component):
                 self.busy.eq(1),
                 write.eq(command.write),
                 tag.eq(command.tag),
-                address.eq(command.address),
+                first_request.eq(1),
                 to_issue.eq(command.beats),
                 issue_left.eq(command.beats != 0),
                 issue_last.eq(command.beats == 1),
