@@ -107,7 +107,8 @@ class RxQueue(wiring.Component):
       write-back run's address and length from ``wb_index`` / ``wb_slot`` (set when the frame
       is taken, moved by the write beats, which end before the command's done); the
       write-back's length and EOP from a registered ``bytes left <= buffer size``.
-    - *FSM*: its conditions are registers set beside what they compare (``buffer_done``,
+    - *FSM*: one flip-flop per state (:class:`~slique.hdl.one_hot_fsm.OneHotFSM`); its
+      conditions are registers set beside what they compare (``buffer_done``,
       ``used_all``, ``wb_all``, ``data_active``, ``wb_writing``), and ``idle_bus`` comes
       from a register of the next ``cmd.valid`` / ``waiting`` (with ``cmd.valid`` for a
       command chosen in the cycle before).
