@@ -1,7 +1,7 @@
 """One TX queue of the DMA engine: descriptor ring -> host memory reads -> the TX packet stream."""
 
 from amaranth import *
-from amaranth.lib import data, fifo, stream, wiring
+from amaranth.lib import data, stream, wiring
 from amaranth.lib.wiring import In, Out
 
 from ..mac.skid_buffer import SkidBuffer
@@ -290,8 +290,10 @@ class TxQueue(wiring.Component):
         record_layout = data.StructLayout({"lane": range(lanes), "count": 16,
                                            "last_word": range(max_beats), "empty": 1,
                                            "last": 1, "abort": 1})
-        m.submodules.records = records = fifo.SyncFIFOBuffered(width=record_layout.size,
-                                                               depth=8)
+        # (SyncFIFOBuffered's timing, in LUT RAM, its w_rdy a register: the cut's and the
+        # burst's decisions ask it for room)
+        m.submodules.records = records = FabricOutputFIFO(width=record_layout.size, depth=8,
+                                                          distributed=True)
         # a record enters the FIFO through registers (a cycle later; its words land later
         # still): a writer asks for room only while no record is on its way in
         record_in = Signal(record_layout)
