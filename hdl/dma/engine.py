@@ -214,9 +214,9 @@ class DmaEngine(wiring.Component):
             queue.config.enable.eq(getattr(bank, control)[n].ENABLE.data),
             queue.config.wthresh.eq(getattr(bank, control)[n].WTHRESH.data),
             getattr(bank, control)[n].ENABLE.hw_data.eq(0),
+            getattr(bank, control)[n].ENABLE.hw_stb.eq(disable),
             queue.window.eq(window),
         ]
-        m.d.comb += getattr(bank, control)[n].ENABLE.hw_stb.eq(disable)
         # the head reaches TDH / RDH through registers (a cycle late), like the causes
         m.d.sync += [
             getattr(bank, f"{prefix}DH")[n].HEAD.hw_data.eq(queue.head),

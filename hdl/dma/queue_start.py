@@ -53,9 +53,8 @@ def registered_start(m, config, enable_seen, running, disable, *, window, addr_w
                                     Mux(~enable_seen, 1, start_pending)))
     m.d.sync += start_pending.eq(next_pending)
     # start_pending, with it and ENABLE high two cycles before, in one register set beside
-    # them; and the queue's
-    # disable of the cycle before (ENABLE still high in the bank): the start is one LUT after
-    # flip-flops, its loads fanning out from it
+    # them; and the queue's disable of the cycle before (ENABLE still high in the bank): the
+    # start is one LUT after flip-flops, its loads fanning out from it
     armed = Signal()
     disabled = Signal()
     m.d.sync += [armed.eq(next_pending & pending_before & config.enable),

@@ -150,6 +150,10 @@ class TxQueue(wiring.Component):
         stopping = Signal()                   # stop requested; finishing what is in flight
         stop_error = Signal(7)                # cause to report once stopped (0: a disable)
         stop_error_set = Signal()             # stop_error != 0, a register set beside it
+
+        def set_stop_error(value):
+            """``stop_error`` (not 0) and its flag."""
+            return [stop_error.eq(value), stop_error_set.eq(1)]
         m.d.comb += tail.eq(cfg.tail)
         tail_beyond = Signal()                # tail >= count, registered (a stop's condition)
         running_before = Signal()             # the queue ran in the cycle before
@@ -218,6 +222,10 @@ class TxQueue(wiring.Component):
         scan_room = Signal(range(MAX_FRAME_BYTES + 1), init=MAX_FRAME_BYTES)
         scan_error = Signal(7)                 # a frame was refused; reported when reached
         scan_failed = Signal()                 # scan_error != 0, a register set beside it
+
+        def refuse(cause):
+            """A refused descriptor: ``scan_error`` and its flag."""
+            return [scan_error.eq(1 << cause), scan_failed.eq(1)]
         draining = Signal()                    # the stop empties the buffers
 
         assembled_err = prefetch.err           # a word of it was answered with err
@@ -266,11 +274,11 @@ class TxQueue(wiring.Component):
         with m.If(have & self.running & ~stopping & ~scan_failed & buffer_room):
             m.d.comb += prefetch.take.eq(1)
             with m.If(assembled_err):
-                m.d.sync += [scan_error.eq(1 << TxQueueError.BUS_ERROR), scan_failed.eq(1)]
+                m.d.sync += refuse(TxQueueError.BUS_ERROR)
             with m.Elif(refused_type | refused_length):
-                m.d.sync += [scan_error.eq(1 << TxQueueError.DESCRIPTOR), scan_failed.eq(1)]
+                m.d.sync += refuse(TxQueueError.DESCRIPTOR)
             with m.Elif(refused_window):
-                m.d.sync += [scan_error.eq(1 << TxQueueError.WINDOW), scan_failed.eq(1)]
+                m.d.sync += refuse(TxQueueError.WINDOW)
             with m.Else():
                 m.d.comb += entry_write.eq(1)
                 with m.If(cmd_len.eop):
@@ -531,15 +539,15 @@ class TxQueue(wiring.Component):
                     with m.If(done_payload.err):
                         m.d.comb += frame_failed.eq(1)
                         with m.If(~stopping):
-                            m.d.sync += [stopping.eq(1), stop_error_set.eq(1),
-                                         stop_error.eq(1 << TxQueueError.BUS_ERROR)]
+                            m.d.sync += [stopping.eq(1),
+                                         *set_stop_error(1 << TxQueueError.BUS_ERROR)]
                     with m.Elif(frame_last_issued):
                         m.d.comb += frame_done.eq(1)
                 with m.Case(TAG_WRITE_BACK):
                     with m.If(done_payload.err):
                         with m.If(~stopping):
-                            m.d.sync += [stopping.eq(1), stop_error_set.eq(1),
-                                         stop_error.eq(1 << TxQueueError.BUS_ERROR)]
+                            m.d.sync += [stopping.eq(1),
+                                         *set_stop_error(1 << TxQueueError.BUS_ERROR)]
                     with m.Else():
                         m.d.comb += self.written_back.eq(1)
                     # no beat offered outside a write-back command (the master's write
@@ -583,7 +591,7 @@ class TxQueue(wiring.Component):
             m.d.sync += [in_frame.eq(0), reading.eq(0), frame_last_issued.eq(0),
                          frame_descriptors.eq(0), frame_rs.eq(0), *frame_end.copy(head)]
             with m.If(~cut_failed & ~stop_error_set):
-                m.d.sync += [stop_error.eq(1 << TxQueueError.ABORTED), stop_error_set.eq(1)]
+                m.d.sync += set_stop_error(1 << TxQueueError.ABORTED)
 
         # ---- run / stop ---------------------------------------------------------------------
         ring_bytes = cfg.length
@@ -617,20 +625,17 @@ class TxQueue(wiring.Component):
                     with m.If(~in_frame & ~frames_ready & (scan_descriptors != 0)):
                         # part of a frame's descriptors taken, the rest not yet in the ring
                         m.d.comb += [self.taken.eq(1), self.discarded.eq(1)]
-                        m.d.sync += [stop_error.eq(1 << TxQueueError.ABORTED),
-                                     stop_error_set.eq(1)]
+                        m.d.sync += set_stop_error(1 << TxQueueError.ABORTED)
                 with m.Elif(tail_beyond & running_before):
                     # (the compare of the cycle before, once it is of this run's count)
-                    m.d.sync += [stopping.eq(1), stop_error.eq(1 << TxQueueError.TAIL),
-                                 stop_error_set.eq(1)]
+                    m.d.sync += [stopping.eq(1), *set_stop_error(1 << TxQueueError.TAIL)]
                 with m.Elif(scan_failed & ~frames_ready & ~in_frame &
                             ~buffers.r_en):
                     # the refused frame is next: everything before it is done. It counts as
                     # a discarded frame, unless a descriptor fetch failed on its first one
                     with m.If(~scan_error[TxQueueError.BUS_ERROR] | (scan_descriptors != 0)):
                         m.d.comb += [self.taken.eq(1), self.discarded.eq(1)]
-                    m.d.sync += [stopping.eq(1), stop_error.eq(scan_error),
-                                 stop_error_set.eq(1)]
+                    m.d.sync += [stopping.eq(1), *set_stop_error(scan_error)]
             with m.Else():
                 # in flight: let it complete; cut the frame; flush write-backs; empty buffers
                 with m.If(~waiting & ~cmd.valid & ~in_frame & ~walker_busy & (run_count == 0)):

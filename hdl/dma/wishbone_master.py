@@ -132,14 +132,14 @@ class WishboneBurstMaster(wiring.Component):
         outstanding = Signal(beats_width)   # requests on the bus, not yet answered
         errored = Signal()                  # some beat of this command was answered with err
 
-        # "Is this counter zero / one?" kept in registers beside the counters, so that no
-        # decision waits for a compare: the answers (``ack`` / ``err``) reach ``done``,
-        # ``read`` and ``cmd.ready`` through one or two gates.
         # The first request's address is the command's own (``cmd.payload`` holds it until the
         # command is done): ``address`` is loaded as requests go out, never when a command is
         # taken, so that the answer that ends a command (and lets the next one in) does not
         # reach its 30 flip-flops.
         first_request = Signal()            # no request of this command accepted yet
+        # "Is this counter zero / one?" kept in registers beside the counters, so that no
+        # decision waits for a compare: the answers (``ack`` / ``err``) reach ``done``,
+        # ``read`` and ``cmd.ready`` through one or two gates.
         issue_left = Signal()               # to_issue != 0
         issue_last = Signal()               # to_issue == 1
         answer_none = Signal()              # to_answer == 0
@@ -162,9 +162,8 @@ class WishboneBurstMaster(wiring.Component):
             answered.eq((bus.ack | bus.err) & pending),
             # after an error, the beats not requested are delivered (read) or taken (write),
             # one per cycle, once the requests on the bus are answered
-            skipped.eq(self.busy & errored & issue_left & ~pending &
-                       (~write | self.write.valid)),
             skipped_read.eq(self.busy & errored & issue_left & ~pending),
+            skipped.eq(skipped_read & (~write | self.write.valid)),
             counted.eq(answered | skipped),
 
             bus.cyc.eq(self.busy & (pending | issuing)),
@@ -186,11 +185,10 @@ class WishboneBurstMaster(wiring.Component):
             # a skipped write beat waits for the client's ``write.valid``: the command it ends
             # is done in the next cycle (``to_answer`` is 0 then), so that ``done`` never
             # waits for a client
-            # (a skipped read beat spelled without ``write.valid``, which it does not
-            # depend on: ``done`` and the next command's load then do not wait for the
-            # write skid buffer's ``valid``)
-            # (spelled as the answer's choice between two values of registers: the answer
-            # is the last input to arrive)
+            # (spelled as the answer's choice between two values of registers, the answer
+            # being the last input to arrive; a skipped read beat without ``write.valid``,
+            # which it does not depend on, so that neither ``done`` nor the next command's
+            # load waits for the write skid buffer's ``valid``)
             finishing.eq(Mux(answered, self.busy & answer_last,
                              self.busy & Mux(skipped_read & ~write, answer_last,
                                              answer_none))),
