@@ -106,17 +106,19 @@ class _Prefetch:
 
 class _Fifo:
     """A ``SyncFIFOBuffered``: an entry written in cycle ``t`` is at the output from
-    ``t + latency`` (2; 3 behind a register slice), or the cycle after the entry before it
-    left."""
+    ``t + latency`` (2; 3 behind a register slice), or ``refill`` cycles after the entry
+    before it left (1; 2 where the reader registers a flag of the entry before acting on
+    it)."""
 
-    def __init__(self, latency=2):
+    def __init__(self, latency=2, refill=1):
         self.entries = deque()     # [written cycle, item]
         self.last_pop = -10
         self.latency = latency
+        self.refill = refill
 
     def head(self, cycle):
         if self.entries and max(self.entries[0][0] + self.latency,
-                                self.last_pop + 1) <= cycle:
+                                self.last_pop + self.refill) <= cycle:
             return self.entries[0][1]
         return None
 
@@ -139,8 +141,9 @@ class _RxQueue(_Client):
         self.prefetched = 0        # descriptors fetched, not yet taken
         self.fetches = deque()     # (done cycle, descriptors) of fetches in flight
         # frames in the frame FIFO: (length, token), behind the engine's register before the
-        # queue and the FIFO's length register
-        self.lengths = _Fifo(latency=5)
+        # queue and the FIFO's length register; the FSM acts on a length a cycle after it is
+        # at the output (its one-buffer flag registered), and pops it as it leaves IDLE
+        self.lengths = _Fifo(latency=6, refill=2)
         self.state = "IDLE"
         self.frame = None
         self.left = 0
@@ -169,9 +172,11 @@ class _RxQueue(_Client):
         draining = self.draining   # the missed frame's words leave the FIFO, one a cycle
         if state == "IDLE":
             frame = self.lengths.head(cycle)
+            if frame is not None:
+                self.lengths.pop(cycle)
+                self.frame = frame
             if frame is not None and free == 0:
                 # no free descriptor: the frame is missed (MPC) and drained from the FIFO
-                self.frame = frame
                 self.missed = frame[1]
                 self.draining = -(-frame[0] // t.lanes)
                 self.state = "FINISH"
@@ -180,7 +185,6 @@ class _RxQueue(_Client):
         elif state == "DESCRIPTOR":
             if self.prefetched:
                 self.prefetched -= 1
-                self.frame = self.lengths.head(cycle)
                 self.left = self.frame[0]
                 self.state = "DATA"
         elif state == "DATA":
@@ -202,7 +206,6 @@ class _RxQueue(_Client):
                 self.state = "FINISH"
         elif state == "FINISH":
             if not draining:
-                self.lengths.pop(cycle)
                 self.frame = None
                 self.state = "IDLE"
         if done == "fetch":
@@ -491,6 +494,6 @@ class DmaTiming:
     def busy(self):
         return self.active is not None or bool(self._received) or any(
             client.cmd is not None or client.waiting for client in self.clients) or any(
-            rx.lengths.entries for rx in self.rx) or any(
+            rx.lengths.entries or rx.frame is not None for rx in self.rx) or any(
             tx.posted or tx.descriptors or tx.buffers.entries or tx.out or tx.reading
             or tx.in_frame for tx in self.tx) or self.mux_busy is not None

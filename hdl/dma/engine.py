@@ -119,6 +119,7 @@ class DmaEngine(wiring.Component):
         events = {name: [] for name in COUNTERS}
         octets = {"GOTCL": [], "GORCL": []}
         causes = {"TXQ": [], "RXQ": [], "TXERR": [], "RXERR": []}
+        queue_counters = []                   # (name, sources, inc port) of per-queue ones
 
         tx_queues = []
         rx_queues = []
@@ -146,7 +147,7 @@ class DmaEngine(wiring.Component):
                 rx.buffer_size.eq(bank.SRRCTL[n].BSIZEPKT.data),
                 rx.descriptor_type.eq(bank.SRRCTL[n].DESCTYPE.data),
             ]
-            _merge_events(m, f"RQDPC{n}", [rx.dropped], bank.RQDPC[n].inc)
+            queue_counters.append((f"RQDPC{n}", [rx.dropped], bank.RQDPC[n].inc))
             for error in RxQueueError:
                 m.d.comb += getattr(bank.RQERR[n], error.name).set.eq(rx_error[error])
             causes["RXQ"].append(rx.written_back)
@@ -164,8 +165,9 @@ class DmaEngine(wiring.Component):
         # the counters two cycles late (three when merged): the queues' event logic, the
         # accumulators' adders and the counters' are never in one cycle (a read cannot tell
         # the difference)
-        for name, sources in {**events, **octets}.items():
-            port = getattr(bank, name).inc
+        counters = [(name, sources, getattr(bank, name).inc)
+                    for name, sources in {**events, **octets}.items()] + queue_counters
+        for name, sources, port in counters:
             # every event leaves its queue through a register
             registered = []
             for index, source in enumerate(sources):

@@ -16,7 +16,10 @@ INDEX_WIDTH = 16
 class RingIndex:
     """A ring index in a register, with the room left before the ring's end (``count -
     index``) in a register beside it, so that stepping it needs no subtractor and no
-    magnitude compare: a step wraps exactly when it uses up the room.
+    magnitude compare: a step wraps exactly when it uses up the room. Whether a step of one
+    wraps (``room == 1``) is a register of its own, ``last``, set beside the room: a step of
+    one chooses its next values from flip-flops. (An index that never steps by one does not
+    read it, and synthesis removes it.)
 
     A step never crosses the ring's end (it may land on it): the callers' steps are one
     descriptor, or a fetch burst that :func:`ring_run` kept on this side of the end.
@@ -24,35 +27,50 @@ class RingIndex:
     Parameters
     ----------
     name : str
-        Name of the index register; the room's is ``name + "_room"``.
+        Name of the index register; the room's is ``name + "_room"``, the flag's
+        ``name + "_last"``.
 
     Attributes
     ----------
     index : Signal(INDEX_WIDTH)
     room : Signal(INDEX_WIDTH + 1)
         ``count - index``.
+    last : Signal()
+        ``room == 1``: the index is the ring's last.
     """
     def __init__(self, name):
         self.index = Signal(INDEX_WIDTH, name=name)
         self.room = Signal(INDEX_WIDTH + 1, name=f"{name}_room")
+        self.last = Signal(name=f"{name}_last")
 
-    def load(self, index, count):
-        """Assignments that set the index (a start: ``count - index`` is summed here)."""
-        return [self.index.eq(index), self.room.eq(count - index)]
+    def load(self, index, count, last):
+        """Assignments that set the index (a start: ``count - index`` is summed here);
+        ``last`` is ``count - index == 1``, which the caller registers ahead from the same
+        settled values (the compare after the subtractor would be one load's path)."""
+        return [self.index.eq(index), self.room.eq(count - index), self.last.eq(last)]
+
+    @staticmethod
+    def is_last(index, count):
+        """``count - index == 1``: for the caller's register that :meth:`load` takes."""
+        return (count - index) == 1
 
     def copy(self, other):
         """Assignments that make this index ``other``'s."""
-        return [self.index.eq(other.index), self.room.eq(other.room)]
+        return [self.index.eq(other.index), self.room.eq(other.room),
+                self.last.eq(other.last)]
 
     def wraps(self, step=1):
         """Whether a step of ``step`` lands on the ring's end."""
+        if isinstance(step, int) and step == 1:
+            return self.last
         return self.room == step
 
     def step(self, count, step=1):
         """Assignments that move the index on by ``step`` (``step <= room``)."""
         wraps = self.wraps(step)
         return [self.index.eq(Mux(wraps, 0, self.index + step)),
-                self.room.eq(Mux(wraps, count, self.room - step))]
+                self.room.eq(Mux(wraps, count, self.room - step)),
+                self.last.eq(Mux(wraps, count == 1, self.room == step + 1))]
 
 
 def ring_distance(start, end, count):

@@ -100,8 +100,10 @@ class RxQueue(wiring.Component):
       on the count of the cycle before; a frame of several buffers on a compare registered
       after its count of descriptors is settled (state ``ADMIT``, a cycle after ``SIZE``).
       Whether a frame fits one buffer comes from a few bits of its length against
-      SRRCTL.BSIZEPKT (:func:`fits_buffer`, no wide compare after the length FIFO's block
-      RAM). The head after the frame is computed ahead.
+      SRRCTL.BSIZEPKT (:func:`fits_buffer`, no wide compare), registered while the length
+      waits at the lengths' output; the frame is taken (its length popped, its figures
+      kept) as the FSM leaves IDLE, so the next length is there and checked by the time the
+      FSM is back. The head after the frame is computed ahead.
     - *Bursts*: a data burst's beats and bytes are registered from ``buffer_left`` (and set
       beside it on the way to DATA, from ``left`` and a registered ``left <= buffer size``); a
       write-back run's address and length from ``wb_index`` / ``wb_slot`` (set when the frame
@@ -362,8 +364,18 @@ class RxQueue(wiring.Component):
         m.d.comb += have.eq(prefetch.valid & checked)
 
         # ---- per frame ----------------------------------------------------------------------
+        # The frame waiting at the lengths' output is taken (popped) as the FSM leaves IDLE for
+        # it, its figures kept in ``frame``; whether it fits one buffer is registered beside
+        # the length (``length_fits``, a cycle after it reached the output: the IDLE decision
+        # starts from flip-flops). ``length_checked`` says the flag is the waiting length's:
+        # the length was there and stayed (not popped) in the cycle before, and the buffer
+        # size did not change then (a start latches it). The FSM comes back to IDLE at least
+        # two cycles after a pop, so a frame behind another waits no longer for the flag.
         meta_out = meta_layout(frames.length_stream.payload)
-        frame_length = Signal(14)
+        length_fits = Signal()
+        length_checked = Signal()
+        frame = Signal(meta_layout)           # the frame taken at IDLE
+        frame_length = frame.length
         needed = Signal(range(MAX_FRAME_BYTES // SRRCTL_BSIZEPKT_UNIT + 2))
         covered = Signal(range(MAX_FRAME_BYTES + (1 << 17)))
         used = Signal.like(needed)            # descriptors written so far
@@ -422,8 +434,8 @@ class RxQueue(wiring.Component):
         wb_length = Signal(17)
         m.d.comb += [
             wb_length.eq(Mux(wb_fits, wb_bytes_left, buffer_bytes)),
-            write_back.pkt_info.rss_type.eq(meta_out.rss_type),
-            write_back.rss_hash.eq(meta_out.rss_hash),
+            write_back.pkt_info.rss_type.eq(frame.rss_type),
+            write_back.rss_hash.eq(frame.rss_hash),
             write_back.status_error.dd.eq(1),
             write_back.status_error.eop.eq(wb_fits),
             write_back.length.eq(wb_length),
@@ -547,23 +559,24 @@ class RxQueue(wiring.Component):
                 fsm.next("DESCRIPTOR")
 
         with fsm.state("IDLE"):
-            with m.If(frames.length_stream.valid & ~draining):
-                m.d.sync += [frame_length.eq(meta_out.length), needed.eq(1),
+            with m.If(frames.length_stream.valid & length_checked & ~draining):
+                m.d.comb += frames.length_stream.ready.eq(1)
+                m.d.sync += [frame.eq(meta_out), needed.eq(1),
                              covered.eq(buffer_bytes), used.eq(0), used_all.eq(0),
                              wb_all.eq(0), last_popped.eq(0),
                              left.eq(meta_out.length),
-                             left_fits.eq(fits_buffer(meta_out.length, buffer_units)),
+                             left_fits.eq(length_fits),
                              frame_error.eq(0), wb_index.eq(0), wb_slot.eq(head),
                              # (head_room: count - head, settled since the delivery)
                              wb_remaining.eq(1), wb_to_end.eq(head_room),
                              wb_slot_last.eq(head_room == 1),
                              wb_bytes_left.eq(meta_out.length),
-                             wb_fits.eq(fits_buffer(meta_out.length, buffer_units))]
+                             wb_fits.eq(length_fits)]
                 with m.If(~self.running | stopping):
                     m.d.comb += ring_dropped.eq(1)
                     m.d.sync += draining.eq(1)
                     fsm.next("FINISH")
-                with m.Elif(fits_buffer(meta_out.length, buffer_units)):
+                with m.Elif(length_fits):
                     # one buffer: no need to count them
                     admit(short=no_free_descriptor)
                 with m.Else():
@@ -683,7 +696,6 @@ class RxQueue(wiring.Component):
             fsm.next("FINISH")
         with fsm.state("FINISH"):
             with m.If(~draining & ~data_active):
-                m.d.comb += frames.length_stream.ready.eq(1)
                 fsm.next("IDLE")
 
         with m.If(self.head_stb):
@@ -719,6 +731,9 @@ class RxQueue(wiring.Component):
             checks={RxQueueError.SRRCTL: (self.buffer_size == 0) |
                                          (self.descriptor_type != SRRCTL_DESCTYPE_ADV_ONEBUF)})
         start_count = ring_bytes >> 4
+        m.d.sync += [length_fits.eq(fits_buffer(meta_out.length, buffer_units)),
+                     length_checked.eq(frames.length_stream.valid &
+                                       ~frames.length_stream.ready & ~start)]
         # nothing in flight in the cycle before (registered); with no command issued since
         # (cmd.valid low), nothing now either
         quiet = Signal()

@@ -223,9 +223,15 @@ class TxQueue(wiring.Component):
         scan_error = Signal(7)                 # a frame was refused; reported when reached
         scan_failed = Signal()                 # scan_error != 0, a register set beside it
 
+        # whether descriptors of the refused frame were taken before the refused one (the
+        # scan's counts follow every descriptor taken, refused or not: after a refusal the
+        # queue stops, and the stop sets them back)
+        refused_mid_frame = Signal()
+
         def refuse(cause):
-            """A refused descriptor: ``scan_error`` and its flag."""
-            return [scan_error.eq(1 << cause), scan_failed.eq(1)]
+            """A refused descriptor: ``scan_error`` and its flags."""
+            return [scan_error.eq(1 << cause), scan_failed.eq(1),
+                    refused_mid_frame.eq(scan_descriptors != 0)]
         draining = Signal()                    # the stop empties the buffers
 
         assembled_err = prefetch.err           # a word of it was answered with err
@@ -239,24 +245,26 @@ class TxQueue(wiring.Component):
         # prefetch as the descriptor was assembled): the scan takes a
         # descriptor one cycle after it is valid, and its decision starts from flip-flops.
         # The scan state cannot change in between (only a take changes it). The window is
-        # the one set when the descriptor was checked.
+        # that of the cycle before the take.
         refused_type = Signal()
         refused_length = Signal()
         refused_window = Signal()
         window = Signal(window_layout())
         m.d.sync += window.eq(self.window)
+        # (the checks load every cycle: they are read a cycle after the descriptor they
+        # describe was assembled, which stays until it is taken)
         with m.If(prefetch.take | prefetch.flush):
             m.d.sync += checked.eq(0)
         with m.Elif(prefetch.valid):
-            m.d.sync += [
-                checked.eq(1),
-                refused_type.eq((cmd_len.dtyp != DTYP_DATA) | ~cmd_len.dext),
-                refused_length.eq(
-                    (cmd_len.length == 0) | (cmd_len.length > scan_room) |
-                    ((scan_descriptors == MAX_FRAME_DESCRIPTORS - 1) & ~cmd_len.eop)),
-                refused_window.eq(~inside_window_to(window, descriptor.buffer_addr,
-                                                    prefetch.buffer_end, self._addr_width)),
-            ]
+            m.d.sync += checked.eq(1)
+        m.d.sync += [
+            refused_type.eq((cmd_len.dtyp != DTYP_DATA) | ~cmd_len.dext),
+            refused_length.eq(
+                (cmd_len.length == 0) | (cmd_len.length > scan_room) |
+                ((scan_descriptors == MAX_FRAME_DESCRIPTORS - 1) & ~cmd_len.eop)),
+            refused_window.eq(~inside_window_to(window, descriptor.buffer_addr,
+                                                prefetch.buffer_end, self._addr_width)),
+        ]
         # a checked buffer enters the FIFO through registers (its LUT RAM's write enables are
         # not the scan decision's): the scan asks for room counting one on its way in
         entry = Signal(entry_layout)
@@ -270,9 +278,17 @@ class TxQueue(wiring.Component):
             buffer_room.eq(buffers.w_rdy & ~(buffers.w_en & buffers.one_left)),
         ]
         m.d.sync += [buffers.w_data.eq(entry), buffers.w_en.eq(entry_write)]
+        # a frame's EOP buffer accepted: counted in the next cycle (``frames_ready`` follows a
+        # cycle later still, by when the buffer is not yet at the FIFO's output)
         frame_queued = Signal()
+        m.d.sync += frame_queued.eq(0)
         with m.If(have & self.running & ~stopping & ~scan_failed & buffer_room):
             m.d.comb += prefetch.take.eq(1)
+            with m.If(cmd_len.eop):
+                m.d.sync += [scan_descriptors.eq(0), scan_room.eq(MAX_FRAME_BYTES)]
+            with m.Else():
+                m.d.sync += [scan_descriptors.eq(scan_descriptors + 1),
+                             scan_room.eq(scan_room - cmd_len.length)]
             with m.If(assembled_err):
                 m.d.sync += refuse(TxQueueError.BUS_ERROR)
             with m.Elif(refused_type | refused_length):
@@ -281,17 +297,14 @@ class TxQueue(wiring.Component):
                 m.d.sync += refuse(TxQueueError.WINDOW)
             with m.Else():
                 m.d.comb += entry_write.eq(1)
-                with m.If(cmd_len.eop):
-                    m.d.comb += frame_queued.eq(1)
-                    m.d.sync += [scan_descriptors.eq(0), scan_room.eq(MAX_FRAME_BYTES)]
-                with m.Else():
-                    m.d.sync += [scan_descriptors.eq(scan_descriptors + 1),
-                                 scan_room.eq(scan_room - cmd_len.length)]
+                m.d.sync += frame_queued.eq(cmd_len.eop)
 
         # ---- read: buffers of checked frames, in bursts --------------------------------------
         landing_depth = 2 * max_beats
-        # (SyncFIFOBuffered's timing; its block RAM read through the RAM's output register)
-        m.submodules.landing = landing = FabricOutputFIFO(width=width + 1, depth=landing_depth)
+        # (SyncFIFOBuffered's timing, in LUT RAM: its read address, chosen by the unpacker's
+        # take, reaches flip-flops in the fabric beside it, not a block RAM's column)
+        m.submodules.landing = landing = FabricOutputFIFO(width=width + 1, depth=landing_depth,
+                                                          distributed=True)
         landing_credit = Signal(range(landing_depth + 1), init=landing_depth)
         # A burst's record: its first lane, its bytes, its words (``last_word``: their number
         # less one; ``empty``: none, a cut frame's abort), whether it ends the frame.
@@ -479,8 +492,11 @@ class TxQueue(wiring.Component):
             with m.Elif(data_ready & ~stopping):
                 m.d.sync += go_data.eq(1)
 
+        # (a cut is always while stopping: its condition keeps data_issue and the cut, the
+        # two record writers, apart without the cut's waiting on this choice)
         data_issue = Signal()
-        m.d.comb += data_issue.eq(go_data & ~stopping)
+        cut = Signal()                        # a frame is cut (below)
+        m.d.comb += data_issue.eq(go_data & ~stopping & ~cut)
         def command(*, write, byte_address, beats, tag):
             return [cmd.valid.eq(1), cmd.payload.write.eq(write),
                     cmd.payload.address.eq(byte_address[word_bits:self._addr_width]),
@@ -578,12 +594,11 @@ class TxQueue(wiring.Component):
         # the frame's registers load from a flip-flop; a cut that finds the records FIFO full
         # is asked for again.
         cut_wanted = Signal()
-        cut = Signal()
         cut_failed = Signal()                 # the cut is a data burst's bus error
         m.d.comb += cut_wanted.eq(frame_failed | (stopping & in_frame & ~waiting & ~cmd.valid &
                                                   ~frame_done))
         m.d.sync += [cut.eq(cut_wanted & ~cut), cut_failed.eq(frame_failed)]
-        with m.If(cut & record_room & ~data_issue):
+        with m.If(cut & record_room):
             record = record_in
             m.d.comb += [record_write.eq(1), record.empty.eq(1), record.last.eq(1),
                          record.abort.eq(1),
@@ -599,6 +614,15 @@ class TxQueue(wiring.Component):
                                          window=self.window,
                                          addr_width=self._addr_width)
         start_count = ring_bytes >> 4
+        # TDH is the ring's last descriptor (the indices' ``last``), registered: the
+        # configuration has settled by the start (as its registered checks have)
+        start_last = Signal()
+        m.d.sync += start_last.eq(RingIndex.is_last(cfg.head, start_count))
+        # the prefetch and the buffers empty, registered: once draining, nothing enters them
+        # (no fetch, no scan while stopping), so the stop ends a cycle after they emptied, on
+        # a flip-flop (the error it reports goes to the bank)
+        drained = Signal()
+        m.d.sync += drained.eq(draining & prefetch.empty & buffers.empty & ~buffers.w_en)
         with m.If(~self.running):
             with m.If(start):
                 with m.If(errors != 0):
@@ -608,9 +632,9 @@ class TxQueue(wiring.Component):
                         self.running.eq(1),
                         base.eq(cfg.base),
                         count.eq(start_count),
-                        *head.load(cfg.head, start_count),
-                        *frame_end.load(cfg.head, start_count),
-                        *fetch.load(cfg.head, start_count),
+                        *head.load(cfg.head, start_count, start_last),
+                        *frame_end.load(cfg.head, start_count, start_last),
+                        *fetch.load(cfg.head, start_count, start_last),
                         stopping.eq(0),
                         stop_error.eq(0),
                         stop_error_set.eq(0),
@@ -622,7 +646,8 @@ class TxQueue(wiring.Component):
             with m.If(~stopping):
                 with m.If(~cfg.enable):
                     m.d.sync += stopping.eq(1)
-                    with m.If(~in_frame & ~frames_ready & (scan_descriptors != 0)):
+                    with m.If(~in_frame & ~frames_ready &
+                              Mux(scan_failed, refused_mid_frame, scan_descriptors != 0)):
                         # part of a frame's descriptors taken, the rest not yet in the ring
                         m.d.comb += [self.taken.eq(1), self.discarded.eq(1)]
                         m.d.sync += set_stop_error(1 << TxQueueError.ABORTED)
@@ -633,7 +658,7 @@ class TxQueue(wiring.Component):
                             ~buffers.r_en):
                     # the refused frame is next: everything before it is done. It counts as
                     # a discarded frame, unless a descriptor fetch failed on its first one
-                    with m.If(~scan_error[TxQueueError.BUS_ERROR] | (scan_descriptors != 0)):
+                    with m.If(~scan_error[TxQueueError.BUS_ERROR] | refused_mid_frame):
                         m.d.comb += [self.taken.eq(1), self.discarded.eq(1)]
                     m.d.sync += [stopping.eq(1), *set_stop_error(scan_error)]
             with m.Else():
@@ -642,7 +667,7 @@ class TxQueue(wiring.Component):
                     m.d.sync += draining.eq(1)
                 with m.If(draining):
                     m.d.comb += [prefetch.flush.eq(1), buffers.r_en.eq(0)]
-                    with m.If(prefetch.empty & buffers.empty & ~buffers.w_en):
+                    with m.If(drained):
                         m.d.sync += [
                             self.running.eq(0),
                             draining.eq(0),

@@ -388,19 +388,21 @@ def test_ring_index_steps_round_the_ring(seed, replay, cycles):
     """A RingIndex loaded anywhere in rings of random sizes (1 to full width), stepped by
     random amounts that never cross the ring's end (they may land on it), copied into a
     second one each cycle: index and room always equal ``(start + steps) mod count`` and
-    ``count - index``, and the copy holds the previous cycle's."""
+    ``count - index``, ``last`` is ``room == 1``, and the copy holds the previous cycle's.
+    A third one, loaded alike, steps by the constant one (its wrap read from ``last``)."""
     from amaranth import Module, Signal
     from slique.hdl.dma.ring import RingIndex
 
     rng = random.Random(seed)
     count, load_index, step = Signal(17), Signal(16), Signal(17)
     load, advance, copy = Signal(), Signal(), Signal()
-    ring, other = RingIndex("ring"), RingIndex("other")
+    ring, other, unit = RingIndex("ring"), RingIndex("other"), RingIndex("unit")
     m = Module()
     with m.If(load):
-        m.d.sync += ring.load(load_index, count)
+        last = RingIndex.is_last(load_index, count)
+        m.d.sync += [*ring.load(load_index, count, last), *unit.load(load_index, count, last)]
     with m.Elif(advance):
-        m.d.sync += ring.step(count, step)
+        m.d.sync += [*ring.step(count, step), *unit.step(count)]
     with m.If(copy):
         m.d.sync += other.copy(ring)
 
@@ -413,6 +415,7 @@ def test_ring_index_steps_round_the_ring(seed, replay, cycles):
             ctx.set(load, 1)
             await ctx.tick()
             ctx.set(load, 0)
+            unit_index = index
             for _ in range(50):
                 amount = rng.choice([1, c - index, rng.randint(1, c - index)])
                 ctx.set(step, amount)
@@ -420,10 +423,12 @@ def test_ring_index_steps_round_the_ring(seed, replay, cycles):
                 ctx.set(copy, 1)
                 await ctx.tick()
                 copied, index = index, (index + amount) % c
+                unit_index = (unit_index + 1) % c
                 hint = f"count={c} step={amount}; seed={seed}; {replay}"
-                for r, expected in ((ring, index), (other, copied)):
+                for r, expected in ((ring, index), (other, copied), (unit, unit_index)):
                     assert ctx.get(r.index) == expected, hint
                     assert ctx.get(r.room) == c - expected, hint
+                    assert ctx.get(r.last) == (c - expected == 1), hint
             ctx.set(advance, 0)
             ctx.set(copy, 0)
 
