@@ -116,8 +116,8 @@ class FrameFIFO(wiring.Component):
                                                                   depth=depth)
             write_port = _Port(addr=memory.w_addr, data=word_layout(memory.w_data),
                                en=memory.w_en)
-            read_port = _Port(addr=memory.r_addr, data=word_layout(memory.r_data))
-            m.d.comb += memory.r_en.eq(1)
+            read_port = _Port(addr=memory.r_addr, data=word_layout(memory.r_data),
+                              en=memory.r_en)
         else:
             m.submodules.memory = memory = Memory(shape=word_layout, depth=depth, init=[])
             write_port = memory.write_port()
@@ -185,7 +185,12 @@ class FrameFIFO(wiring.Component):
             popped.eq(self.r_stream.valid & self.r_stream.ready),
             # (the sum from the register, the late ``taken`` only choosing)
             next_read.eq(Mux(taken, read + 1, read)),
-            read_port.addr.eq(next_read[:-1]),
+            # The read stage keeps an available word until it is taken (it then reads the
+            # next one), and reads ``read`` again while its word is not available: its
+            # address is chosen by a flip-flop, the reader's late ``taken`` reaches only its
+            # enable.
+            read_port.addr.eq(Mux(available, read + 1, read)[:pointer_width - 1]),
+            read_port.en.eq(taken | ~available),
         ]
         if self._length_register:
             # the output register and a second one behind it: the lengths' FIFO is read while
@@ -302,8 +307,7 @@ class FabricOutputFIFO(Elaboratable):
             storage = m.submodules.storage = OutputRegisteredMemory(
                 width=self.width, depth=inner_depth, transparent=True, collision_input=True)
             w_port = _Port(addr=storage.w_addr, data=storage.w_data, en=storage.w_en)
-            r_port = _Port(addr=storage.r_addr, data=storage.r_data)
-            m.d.comb += storage.r_en.eq(1)
+            r_port = _Port(addr=storage.r_addr, data=storage.r_data, en=storage.r_en)
         else:
             storage = m.submodules.storage = Memory(shape=self.width, depth=inner_depth,
                                                     init=[], attrs=self._attrs)
@@ -321,7 +325,13 @@ class FabricOutputFIFO(Elaboratable):
             w_port.data.eq(self.w_data),
             w_port.en.eq(do_write),
             next_consume.eq(Mux(do_inner_read, consume_after, consume)),
-            r_port.addr.eq(next_consume),
+            # The read stage holds the word at ``consume`` whenever the RAM has one: it reads
+            # the word after it as that one moves up, and holds otherwise; while the RAM is
+            # empty it reads ``consume``, where the next word is written (and written
+            # through). So its address is chosen by a flip-flop (``inner_any``), and the
+            # reader's late ``r_en`` reaches only the read stage's enable.
+            r_port.addr.eq(Mux(inner_any, consume_after, consume)),
+            r_port.en.eq(do_inner_read | ~inner_any),
         ]
         m.d.sync += [consume.eq(next_consume),
                      consume_after.eq(Mux(do_inner_read, following(consume_after),

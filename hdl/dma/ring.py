@@ -65,9 +65,11 @@ class RingIndex:
             return self.last
         return self.room == step
 
-    def step(self, count, step=1):
-        """Assignments that move the index on by ``step`` (``step <= room``)."""
-        wraps = self.wraps(step)
+    def step(self, count, step=1, wraps=None):
+        """Assignments that move the index on by ``step`` (``step <= room``); ``wraps``, if
+        given, is :meth:`wraps` of ``step``, registered by the caller ahead."""
+        if wraps is None:
+            wraps = self.wraps(step)
         return [self.index.eq(Mux(wraps, 0, self.index + step)),
                 self.room.eq(Mux(wraps, count, self.room - step)),
                 self.last.eq(Mux(wraps, count == 1, self.room == step + 1))]

@@ -301,10 +301,8 @@ class TxQueue(wiring.Component):
 
         # ---- read: buffers of checked frames, in bursts --------------------------------------
         landing_depth = 2 * max_beats
-        # (SyncFIFOBuffered's timing, in LUT RAM: its read address, chosen by the unpacker's
-        # take, reaches flip-flops in the fabric beside it, not a block RAM's column)
-        m.submodules.landing = landing = FabricOutputFIFO(width=width + 1, depth=landing_depth,
-                                                          distributed=True)
+        # (SyncFIFOBuffered's timing; its block RAM read through the RAM's output register)
+        m.submodules.landing = landing = FabricOutputFIFO(width=width + 1, depth=landing_depth)
         landing_credit = Signal(range(landing_depth + 1), init=landing_depth)
         # A burst's record: its first lane, its bytes, its words (``last_word``: their number
         # less one; ``empty``: none, a cut frame's abort), whether it ends the frame.
@@ -480,13 +478,16 @@ class TxQueue(wiring.Component):
         go_flush = Signal()
         go_data = Signal()
         chosen_batch = Signal.like(batch)
+        chosen_wraps = Signal()
         choosing = Signal()
         m.d.comb += choosing.eq(idle_bus & ~go_fetch & ~go_flush & ~go_data &
                                 ~(stopping & draining))
         m.d.sync += [go_fetch.eq(0), go_flush.eq(0), go_data.eq(0)]
         with m.If(choosing):
             with m.If(fetch_ready & ~stopping):     # (registered: stopping may be newer)
-                m.d.sync += [go_fetch.eq(1), chosen_batch.eq(batch)]
+                # (the fetch's wrap beside its batch: only the fetch moves fetch.room)
+                m.d.sync += [go_fetch.eq(1), chosen_batch.eq(batch),
+                             chosen_wraps.eq(fetch.wraps(batch))]
             with m.Elif(flush_ready):
                 m.d.sync += go_flush.eq(1)
             with m.Elif(data_ready & ~stopping):
@@ -505,7 +506,7 @@ class TxQueue(wiring.Component):
         with m.If(go_fetch & ~stopping):
             m.d.sync += command(write=0, byte_address=base + (fetch.index << 4),
                                 beats=chosen_batch * words_per_descriptor, tag=TAG_FETCH)
-            m.d.sync += fetch.step(count, chosen_batch)
+            m.d.sync += fetch.step(count, chosen_batch, wraps=chosen_wraps)
             m.d.comb += prefetch.reserve.eq(chosen_batch)
         with m.If(go_flush):
             m.d.sync += command(write=1, byte_address=base + (run_first << 4),
@@ -654,9 +655,9 @@ class TxQueue(wiring.Component):
                 with m.Elif(tail_beyond & running_before):
                     # (the compare of the cycle before, once it is of this run's count)
                     m.d.sync += [stopping.eq(1), *set_stop_error(1 << TxQueueError.TAIL)]
-                with m.Elif(scan_failed & ~frames_ready & ~in_frame &
-                            ~buffers.r_en):
-                    # the refused frame is next: everything before it is done. It counts as
+                with m.Elif(scan_failed & ~frames_ready & ~in_frame):
+                    # the refused frame is next: everything before it is done (the reader
+                    # takes a buffer only in a frame or with a frame ready). It counts as
                     # a discarded frame, unless a descriptor fetch failed on its first one
                     with m.If(~scan_error[TxQueueError.BUS_ERROR] | refused_mid_frame):
                         m.d.comb += [self.taken.eq(1), self.discarded.eq(1)]
@@ -665,21 +666,21 @@ class TxQueue(wiring.Component):
                 # in flight: let it complete; cut the frame; flush write-backs; empty buffers
                 with m.If(~waiting & ~cmd.valid & ~in_frame & ~walker_busy & (run_count == 0)):
                     m.d.sync += draining.eq(1)
-                with m.If(draining):
-                    m.d.comb += [prefetch.flush.eq(1), buffers.r_en.eq(0)]
-                    with m.If(drained):
-                        m.d.sync += [
-                            self.running.eq(0),
-                            draining.eq(0),
-                            stopping.eq(0),
-                            frames_taken.eq(frames_queued),
-                            scan_descriptors.eq(0),
-                            scan_room.eq(MAX_FRAME_BYTES),
-                        ]
-                        with m.If(stop_error_set):
-                            m.d.comb += [self.error.eq(stop_error), self.disable.eq(1)]
-                    with m.If(buffers.r_rdy):
-                        m.d.comb += buffers.r_en.eq(1)
+        # (draining is set only while running and stopping, and cleared with them: its
+        # actions need no other condition, and the prefetch's flush is a flip-flop)
+        with m.If(draining):
+            m.d.comb += [prefetch.flush.eq(1), buffers.r_en.eq(buffers.r_rdy)]
+            with m.If(drained):
+                m.d.sync += [
+                    self.running.eq(0),
+                    draining.eq(0),
+                    stopping.eq(0),
+                    frames_taken.eq(frames_queued),
+                    scan_descriptors.eq(0),
+                    scan_room.eq(MAX_FRAME_BYTES),
+                ]
+                with m.If(stop_error_set):
+                    m.d.comb += [self.error.eq(stop_error), self.disable.eq(1)]
 
         # ---- unpack landed words into the packer --------------------------------------------
         # the landed words reach the packer through a skid buffer: the landing FIFO's block

@@ -312,18 +312,20 @@ def test_frame_fifo_reads_a_word_a_cycle(output_register, seed, replay):
     simulator.run()
 
 
+@pytest.mark.parametrize("distributed", [False, True])
 @pytest.mark.parametrize("depth", [2, 3, 5, 8])
-def test_fabric_output_fifo_matches_sync_fifo_buffered_cycle_for_cycle(depth, seed, replay,
-                                                                       cycles):
-    """The frame FIFO's length FIFO (block RAM behind a fabric output register) against
-    Amaranth's SyncFIFOBuffered under the same random writes and reads: w_rdy, r_rdy and r_data
-    equal in every cycle; offered == delivered + still held at the end."""
+def test_fabric_output_fifo_matches_sync_fifo_buffered_cycle_for_cycle(depth, distributed, seed,
+                                                                       replay, cycles):
+    """The frame FIFO's length FIFO (block RAM, or LUT RAM when ``distributed``, behind a
+    fabric output register) against Amaranth's SyncFIFOBuffered under the same random writes
+    and reads: w_rdy, r_rdy and r_data equal in every cycle; offered == delivered + still held
+    at the end."""
     from amaranth import Elaboratable, Module
     from amaranth.lib.fifo import SyncFIFOBuffered
     from slique.hdl.dma.frame_fifo import FabricOutputFIFO
 
     rng = random.Random(seed)
-    ours = FabricOutputFIFO(width=8, depth=depth)
+    ours = FabricOutputFIFO(width=8, depth=depth, distributed=distributed)
     reference = SyncFIFOBuffered(width=8, depth=depth)
 
     class Pair(Elaboratable):
