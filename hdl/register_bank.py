@@ -241,9 +241,15 @@ def _rc(m, field, ports, *, hit, read, whole, **_):
     # and the events alone, not the address decoder (events in the clearing cycle are kept,
     # and fit, since ``inc`` is no wider than the field).
     if field.inc_width == 1:
-        # A strobe: the count moves on unless it is at its maximum, which is compared beside
-        # the adder rather than after it (one multiplexer less behind the carry chain).
-        saturated = (ports.data + (ports.inc & (ports.data != field.maximum)))[:field.width]
+        # A strobe: the count moves on unless it is at its maximum, which a flip-flop beside
+        # the count says (set as the count steps onto it), so that the adder's carry in is one
+        # gate from flip-flops and no compare lies before the carry chain.
+        at_maximum = Signal(name=f"{field.name}_at_maximum",
+                            init=int(ports.data.init == field.maximum))
+        step = ports.inc & ~at_maximum
+        saturated = (ports.data + step)[:field.width]
+        m.d.sync += at_maximum.eq(Mux(read & hit & whole, ports.inc == field.maximum,
+                                      Mux(step, ports.data == field.maximum - 1, at_maximum)))
     else:
         total = Signal(field.width + 1, name=f"{field.name}_total")
         m.d.comb += total.eq(ports.data + ports.inc)

@@ -325,14 +325,19 @@ class FabricOutputFIFO(Elaboratable):
             w_port.data.eq(self.w_data),
             w_port.en.eq(do_write),
             next_consume.eq(Mux(do_inner_read, consume_after, consume)),
-            # The read stage holds the word at ``consume`` whenever the RAM has one: it reads
-            # the word after it as that one moves up, and holds otherwise; while the RAM is
-            # empty it reads ``consume``, where the next word is written (and written
-            # through). So its address is chosen by a flip-flop (``inner_any``), and the
-            # reader's late ``r_en`` reaches only the read stage's enable.
-            r_port.addr.eq(Mux(inner_any, consume_after, consume)),
-            r_port.en.eq(do_inner_read | ~inner_any),
         ]
+        if self._attrs is None:
+            # The block RAM's read stage holds the word at ``consume`` whenever the RAM has
+            # one: it reads the word after it as that one moves up, and holds otherwise; while
+            # the RAM is empty it reads ``consume``, where the next word is written (and
+            # written through). So its address is chosen by a flip-flop (``inner_any``), and
+            # the reader's late ``r_en`` reaches only the read stage's enable.
+            m.d.comb += [r_port.addr.eq(Mux(inner_any, consume_after, consume)),
+                         r_port.en.eq(do_inner_read | ~inner_any)]
+        else:
+            # (LUT RAM: the read port's register goes on the address side, in the fabric;
+            # an enable would put it after the RAM's read multiplexers instead)
+            m.d.comb += r_port.addr.eq(next_consume)
         m.d.sync += [consume.eq(next_consume),
                      consume_after.eq(Mux(do_inner_read, following(consume_after),
                                           consume_after))]

@@ -334,6 +334,18 @@ class TxQueue(wiring.Component):
         current = Signal(entry_layout)
         left = Signal(16)                     # bytes of the current buffer not yet requested
         frame_last_issued = Signal()          # the frame's last burst is out
+        walker_busy = Signal()
+        # their next values, assigned below where they change (so that the reader's take
+        # can start from registers set beside them: ``reader_idle``, ``ready_to_take``)
+        reading_next = Signal()
+        last_issued_next = Signal()
+        walker_busy_next = Signal()
+        m.d.comb += [reading_next.eq(reading), last_issued_next.eq(frame_last_issued),
+                     walker_busy_next.eq(walker_busy)]
+        m.d.sync += [reading.eq(reading_next), frame_last_issued.eq(last_issued_next),
+                     walker_busy.eq(walker_busy_next)]
+        reader_idle = Signal(init=1)          # ~reading & ~frame_last_issued, a register
+        ready_to_take = Signal()              # ~walker_busy & (in_frame | frames_ready), likewise
         frame_descriptors = Signal(range(MAX_FRAME_DESCRIPTORS + 1))
         frame_rs = Signal(MAX_FRAME_DESCRIPTORS)
         m.d.comb += self.head.eq(head.index)
@@ -373,14 +385,11 @@ class TxQueue(wiring.Component):
                               landing_credit >= words_needed)),
         ]
 
-        # take the next buffer of a checked frame
-        walker_busy = Signal()
-        with m.If(~reading & ~frame_last_issued & buffers.r_rdy & ~draining & ~walker_busy &
-                  (in_frame | frames_ready) & ~stopping):
-            m.d.comb += buffers.r_en.eq(1)
+        # take the next buffer of a checked frame (while stopping, the drain empties them)
+        with m.If(reader_idle & ready_to_take & buffers.r_rdy & ~stopping):
+            m.d.comb += [buffers.r_en.eq(1), reading_next.eq(1)]
             popped = entry_layout(buffers.r_data)
             m.d.sync += [
-                reading.eq(1),
                 in_frame.eq(1),
                 current.eq(popped),
                 left.eq(popped.length),
@@ -424,8 +433,8 @@ class TxQueue(wiring.Component):
                                   (walk_at_end & (run_count < WRITE_BACK_DESCRIPTORS)))
         with m.If(walker_busy):
             with m.If(~walk_mask[0] | appendable):
+                m.d.comb += walker_busy_next.eq(walk_mask[1:] != 0)
                 m.d.sync += [walk_mask.eq(walk_mask >> 1),
-                             walker_busy.eq(walk_mask[1:] != 0),
                              *walk.step(count),
                              walk_at_end.eq(walk_mask[0] & ~walk_wraps)]
                 with m.If(walk_mask[0]):
@@ -535,9 +544,9 @@ class TxQueue(wiring.Component):
                                   (landing.r_rdy & landing.r_en)),
             ]
             with m.If(burst_ends_buffer):
-                m.d.sync += reading.eq(0)
+                m.d.comb += reading_next.eq(0)
                 with m.If(current.eop):
-                    m.d.sync += frame_last_issued.eq(1)
+                    m.d.comb += last_issued_next.eq(1)
         # the landing credit comes back as the unpacker takes words
         with m.If(landing.r_rdy & landing.r_en & ~data_issue):
             m.d.sync += landing_credit.eq(landing_credit + 1)
@@ -576,15 +585,14 @@ class TxQueue(wiring.Component):
         m.d.sync += head_moved.eq(frame_done)
         m.d.comb += self.head_stb.eq(head_moved)
         with m.If(frame_done):
-            m.d.comb += self.taken.eq(1)
+            m.d.comb += [self.taken.eq(1), walker_busy_next.eq(frame_rs != 0),
+                         last_issued_next.eq(0)]
             m.d.sync += [
                 *walk.copy(head),
                 walk_at_end.eq(head.index == run_end),
                 *head.copy(frame_end),
                 walk_mask.eq(frame_rs),
-                walker_busy.eq(frame_rs != 0),
                 in_frame.eq(0),
-                frame_last_issued.eq(0),
                 frame_descriptors.eq(0),
                 frame_rs.eq(0),
             ]
@@ -599,15 +607,28 @@ class TxQueue(wiring.Component):
         m.d.comb += cut_wanted.eq(frame_failed | (stopping & in_frame & ~waiting & ~cmd.valid &
                                                   ~frame_done))
         m.d.sync += [cut.eq(cut_wanted & ~cut), cut_failed.eq(frame_failed)]
-        with m.If(cut & record_room):
+        cut_done = Signal()
+        m.d.comb += cut_done.eq(cut & record_room)
+        with m.If(cut_done):
             record = record_in
             m.d.comb += [record_write.eq(1), record.empty.eq(1), record.last.eq(1),
                          record.abort.eq(1),
-                         self.taken.eq(1), self.discarded.eq(1)]
-            m.d.sync += [in_frame.eq(0), reading.eq(0), frame_last_issued.eq(0),
-                         frame_descriptors.eq(0), frame_rs.eq(0), *frame_end.copy(head)]
+                         self.taken.eq(1), self.discarded.eq(1),
+                         reading_next.eq(0), last_issued_next.eq(0)]
+            m.d.sync += [in_frame.eq(0), frame_descriptors.eq(0), frame_rs.eq(0),
+                         *frame_end.copy(head)]
             with m.If(~cut_failed & ~stop_error_set):
                 m.d.sync += set_stop_error(1 << TxQueueError.ABORTED)
+
+        # The take's conditions, registered from the next values: ``reader_idle`` exactly;
+        # ``ready_to_take`` with ``frames_ready``'s own next value and ``in_frame``'s but for
+        # a take (after which ``reader_idle`` is low until ``in_frame`` is in the register).
+        m.d.sync += [
+            reader_idle.eq(~reading_next & ~last_issued_next),
+            ready_to_take.eq(~walker_busy_next &
+                             ((frames_queued != frames_taken) |
+                              (in_frame & ~frame_done & ~cut_done))),
+        ]
 
         # ---- run / stop ---------------------------------------------------------------------
         ring_bytes = cfg.length

@@ -257,6 +257,11 @@ def test_counters_saturate():
         assert bench.history[-1]["TICKS__COUNT__data"] == 3
         assert await bench.read(0) == 3
         assert await bench.read(0) == 0
+        # counts again after the clear, one by one, and stops at 3 again
+        for expected in (1, 2, 3, 3):
+            await bench.cycle(TICKS__COUNT__inc=1)
+            await bench.cycle(TICKS__COUNT__inc=0)
+            assert bench.history[-1]["TICKS__COUNT__data"] == expected
     _simulate(small)
     _simulate(full, wide)
     _simulate(strobe, strobed)
