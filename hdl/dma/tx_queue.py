@@ -148,6 +148,9 @@ class TxQueue(wiring.Component):
         tail = Signal(INDEX_WIDTH)
         enable_seen = Signal()
         stopping = Signal()                   # stop requested; finishing what is in flight
+        stopping_next = Signal()              # its next value, assigned where it changes
+        m.d.comb += stopping_next.eq(stopping)
+        m.d.sync += stopping.eq(stopping_next)
         stop_error = Signal(7)                # cause to report once stopped (0: a disable)
         stop_error_set = Signal()             # stop_error != 0, a register set beside it
 
@@ -336,7 +339,7 @@ class TxQueue(wiring.Component):
         frame_last_issued = Signal()          # the frame's last burst is out
         walker_busy = Signal()
         # their next values, assigned below where they change (so that the reader's take
-        # can start from registers set beside them: ``reader_idle``, ``ready_to_take``)
+        # can start from a register set beside them: ``take_allowed``)
         reading_next = Signal()
         last_issued_next = Signal()
         walker_busy_next = Signal()
@@ -344,8 +347,9 @@ class TxQueue(wiring.Component):
                      walker_busy_next.eq(walker_busy)]
         m.d.sync += [reading.eq(reading_next), frame_last_issued.eq(last_issued_next),
                      walker_busy.eq(walker_busy_next)]
-        reader_idle = Signal(init=1)          # ~reading & ~frame_last_issued, a register
-        ready_to_take = Signal()              # ~walker_busy & (in_frame | frames_ready), likewise
+        # the reader may take a buffer (but for the FIFO's r_rdy): ~reading &
+        # ~frame_last_issued & ~walker_busy & (in_frame | frames_ready) & ~stopping, a register
+        take_allowed = Signal()
         frame_descriptors = Signal(range(MAX_FRAME_DESCRIPTORS + 1))
         frame_rs = Signal(MAX_FRAME_DESCRIPTORS)
         m.d.comb += self.head.eq(head.index)
@@ -386,7 +390,7 @@ class TxQueue(wiring.Component):
         ]
 
         # take the next buffer of a checked frame (while stopping, the drain empties them)
-        with m.If(reader_idle & ready_to_take & buffers.r_rdy & ~stopping):
+        with m.If(take_allowed & buffers.r_rdy):
             m.d.comb += [buffers.r_en.eq(1), reading_next.eq(1)]
             popped = entry_layout(buffers.r_data)
             m.d.sync += [
@@ -565,15 +569,15 @@ class TxQueue(wiring.Component):
                     with m.If(done_payload.err):
                         m.d.comb += frame_failed.eq(1)
                         with m.If(~stopping):
-                            m.d.sync += [stopping.eq(1),
-                                         *set_stop_error(1 << TxQueueError.BUS_ERROR)]
+                            m.d.comb += stopping_next.eq(1)
+                            m.d.sync += set_stop_error(1 << TxQueueError.BUS_ERROR)
                     with m.Elif(frame_last_issued):
                         m.d.comb += frame_done.eq(1)
                 with m.Case(TAG_WRITE_BACK):
                     with m.If(done_payload.err):
                         with m.If(~stopping):
-                            m.d.sync += [stopping.eq(1),
-                                         *set_stop_error(1 << TxQueueError.BUS_ERROR)]
+                            m.d.comb += stopping_next.eq(1)
+                            m.d.sync += set_stop_error(1 << TxQueueError.BUS_ERROR)
                     with m.Else():
                         m.d.comb += self.written_back.eq(1)
                     # no beat offered outside a write-back command (the master's write
@@ -620,15 +624,13 @@ class TxQueue(wiring.Component):
             with m.If(~cut_failed & ~stop_error_set):
                 m.d.sync += set_stop_error(1 << TxQueueError.ABORTED)
 
-        # The take's conditions, registered from the next values: ``reader_idle`` exactly;
-        # ``ready_to_take`` with ``frames_ready``'s own next value and ``in_frame``'s but for
-        # a take (after which ``reader_idle`` is low until ``in_frame`` is in the register).
-        m.d.sync += [
-            reader_idle.eq(~reading_next & ~last_issued_next),
-            ready_to_take.eq(~walker_busy_next &
-                             ((frames_queued != frames_taken) |
-                              (in_frame & ~frame_done & ~cut_done))),
-        ]
+        # The take's conditions, registered from their next values (``frames_ready``'s own
+        # next value; ``in_frame``'s but for a take, after which ``reading`` is set until
+        # ``in_frame`` is in its register).
+        m.d.sync += take_allowed.eq(~reading_next & ~last_issued_next & ~walker_busy_next &
+                                    ~stopping_next &
+                                    ((frames_queued != frames_taken) |
+                                     (in_frame & ~frame_done & ~cut_done)))
 
         # ---- run / stop ---------------------------------------------------------------------
         ring_bytes = cfg.length
@@ -657,17 +659,17 @@ class TxQueue(wiring.Component):
                         *head.load(cfg.head, start_count, start_last),
                         *frame_end.load(cfg.head, start_count, start_last),
                         *fetch.load(cfg.head, start_count, start_last),
-                        stopping.eq(0),
                         stop_error.eq(0),
                         stop_error_set.eq(0),
                         scan_error.eq(0),
                         scan_failed.eq(0),
                         fetch_failed.eq(0),
                     ]
+                    m.d.comb += stopping_next.eq(0)
         with m.Else():
             with m.If(~stopping):
                 with m.If(~cfg.enable):
-                    m.d.sync += stopping.eq(1)
+                    m.d.comb += stopping_next.eq(1)
                     with m.If(~in_frame & ~frames_ready &
                               Mux(scan_failed, refused_mid_frame, scan_descriptors != 0)):
                         # part of a frame's descriptors taken, the rest not yet in the ring
@@ -675,14 +677,16 @@ class TxQueue(wiring.Component):
                         m.d.sync += set_stop_error(1 << TxQueueError.ABORTED)
                 with m.Elif(tail_beyond & running_before):
                     # (the compare of the cycle before, once it is of this run's count)
-                    m.d.sync += [stopping.eq(1), *set_stop_error(1 << TxQueueError.TAIL)]
+                    m.d.comb += stopping_next.eq(1)
+                    m.d.sync += set_stop_error(1 << TxQueueError.TAIL)
                 with m.Elif(scan_failed & ~frames_ready & ~in_frame):
                     # the refused frame is next: everything before it is done (the reader
                     # takes a buffer only in a frame or with a frame ready). It counts as
                     # a discarded frame, unless a descriptor fetch failed on its first one
                     with m.If(~scan_error[TxQueueError.BUS_ERROR] | refused_mid_frame):
                         m.d.comb += [self.taken.eq(1), self.discarded.eq(1)]
-                    m.d.sync += [stopping.eq(1), *set_stop_error(scan_error)]
+                    m.d.comb += stopping_next.eq(1)
+                    m.d.sync += set_stop_error(scan_error)
             with m.Else():
                 # in flight: let it complete; cut the frame; flush write-backs; empty buffers
                 with m.If(~waiting & ~cmd.valid & ~in_frame & ~walker_busy & (run_count == 0)):
@@ -692,10 +696,10 @@ class TxQueue(wiring.Component):
         with m.If(draining):
             m.d.comb += [prefetch.flush.eq(1), buffers.r_en.eq(buffers.r_rdy)]
             with m.If(drained):
+                m.d.comb += stopping_next.eq(0)
                 m.d.sync += [
                     self.running.eq(0),
                     draining.eq(0),
-                    stopping.eq(0),
                     frames_taken.eq(frames_queued),
                     scan_descriptors.eq(0),
                     scan_room.eq(MAX_FRAME_BYTES),
