@@ -244,7 +244,9 @@ class FabricOutputFIFO(Elaboratable):
     the output register is the RAM's own on ECP5
     (:class:`~slique.hdl.output_registered_memory.OutputRegisteredMemory`, transparent: a word
     written into the empty RAM is written through its read port), so that nothing but a
-    flip-flop lies between the RAM and ``r_data``.
+    flip-flop lies between the RAM and ``r_data``; its read stage keeps the word next in line
+    until it moves up, so the reader's ``r_en`` reaches the RAM's clock enable only, never its
+    address.
 
     Parameters
     ----------
