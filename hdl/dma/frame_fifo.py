@@ -177,9 +177,9 @@ class FrameFIFO(wiring.Component):
                     m.d.sync += committed.eq(write + 1)
         m.d.sync += write.eq(next_write)
 
-        # the read port fetches the word at next_read; it is at the port's output in the next
-        # cycle, and ``available`` says then whether it is committed (``committed`` of the
-        # cycle before: a word is read only once its write is done)
+        # the read port's word is the one at ``read`` (fetched as ``read`` moved there, or
+        # again each cycle until it is committed); ``available`` says whether it is
+        # (``committed`` of the cycle before: a word is read only once its write is done)
         available = Signal()
         m.d.comb += [
             popped.eq(self.r_stream.valid & self.r_stream.ready),

@@ -45,6 +45,16 @@ def _min(a, b):
     return Mux(a < b, a, b)
 
 
+def _next_value(m, register):
+    """The next value of ``register``, a comb signal that holds it unless assigned: a
+    register's changes are assigned to it (in ``m.d.comb``), so that other registers can be
+    set from the value it takes."""
+    next_value = Signal.like(register, name=f"{register.name}_next")
+    m.d.comb += next_value.eq(register)
+    m.d.sync += register.eq(next_value)
+    return next_value
+
+
 class TxQueue(wiring.Component):
     """One TX queue: the i225 advanced TX descriptor ring, read as the igc driver fills it.
 
@@ -148,9 +158,7 @@ class TxQueue(wiring.Component):
         tail = Signal(INDEX_WIDTH)
         enable_seen = Signal()
         stopping = Signal()                   # stop requested; finishing what is in flight
-        stopping_next = Signal()              # its next value, assigned where it changes
-        m.d.comb += stopping_next.eq(stopping)
-        m.d.sync += stopping.eq(stopping_next)
+        stopping_next = _next_value(m, stopping)
         stop_error = Signal(7)                # cause to report once stopped (0: a disable)
         stop_error_set = Signal()             # stop_error != 0, a register set beside it
 
@@ -340,13 +348,9 @@ class TxQueue(wiring.Component):
         walker_busy = Signal()
         # their next values, assigned below where they change (so that the reader's take
         # can start from a register set beside them: ``take_allowed``)
-        reading_next = Signal()
-        last_issued_next = Signal()
-        walker_busy_next = Signal()
-        m.d.comb += [reading_next.eq(reading), last_issued_next.eq(frame_last_issued),
-                     walker_busy_next.eq(walker_busy)]
-        m.d.sync += [reading.eq(reading_next), frame_last_issued.eq(last_issued_next),
-                     walker_busy.eq(walker_busy_next)]
+        reading_next = _next_value(m, reading)
+        last_issued_next = _next_value(m, frame_last_issued)
+        walker_busy_next = _next_value(m, walker_busy)
         # the reader may take a buffer (but for the FIFO's r_rdy): ~reading &
         # ~frame_last_issued & ~walker_busy & (in_frame | frames_ready) & ~stopping, a register
         take_allowed = Signal()
